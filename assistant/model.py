@@ -1,0 +1,69 @@
+"""Small typed values passed between the pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A command group, a YAML document or an inline command, byte-exact from the notes."""
+
+    code: str
+    lang: str
+    label: str
+    path: str
+    start_line: int
+    end_line: int
+    headings: tuple[str, ...]
+    kind: str = "block"  # block | group | yaml-doc | inline | dockerfile
+    context: str = ""  # nearby prose, used for ranking only
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["headings"] = list(self.headings)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Snippet:
+        return cls(**{**data, "headings": tuple(data["headings"])})
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One heading section (or a piece of a long one) of a note file."""
+
+    path: str
+    start_line: int
+    end_line: int
+    headings: tuple[str, ...]
+    text: str
+    snippets: tuple[Snippet, ...] = field(default=())
+
+    @property
+    def embed_text(self) -> str:
+        """What the model sees: the heading path gives a section its topic."""
+        head = " > ".join(self.headings)
+        return f"{head}\n{self.text}" if head else self.text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "start_line": self.start_line,
+            "end_line": self.end_line,
+            "headings": list(self.headings),
+            "text": self.text,
+            "snippets": [s.to_json() for s in self.snippets],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Chunk:
+        return cls(
+            path=data["path"],
+            start_line=data["start_line"],
+            end_line=data["end_line"],
+            headings=tuple(data["headings"]),
+            text=data["text"],
+            snippets=tuple(Snippet.from_json(s) for s in data["snippets"]),
+        )

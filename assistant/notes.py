@@ -1,0 +1,94 @@
+"""Finding and reading note files: every odd file is skipped with a named reason, never a crash."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+NOTE_SUFFIXES = (".md", ".markdown", ".txt")
+YAML_SUFFIXES = (".yaml", ".yml")
+MAX_NOTE_BYTES = 8 * 1024 * 1024
+SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".obsidian", ".trash"}
+
+
+@dataclass(frozen=True)
+class NoteFile:
+    key: str  # how the file is named in answers: relative to its notes folder (prefixed when several)
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+class UnreadableNote(Exception):
+    """A note that cannot be indexed; the message says why in words a user understands."""
+
+
+def folder_labels(folders: list[Path]) -> dict[Path, str]:
+    """Prefix for each folder's keys: none for one folder, its (unique) name when there are several."""
+    if len(folders) == 1:
+        return {folders[0]: ""}
+    labels: dict[Path, str] = {}
+    for folder in folders:
+        name = folder.name or "notes"
+        label, n = name, 2
+        while label in labels.values():
+            label, n = f"{name}-{n}", n + 1
+        labels[folder] = label + "/"
+    return labels
+
+
+def scan(folders: list[Path], warnings: list[str] | None = None) -> list[NoteFile]:
+    """All note files under the folders, by stat only (cheap). Symlinked folders are followed once."""
+    files: list[NoteFile] = []
+    warnings = warnings if warnings is not None else []
+    for folder, prefix in folder_labels(folders).items():
+        if not folder.is_dir():
+            warnings.append(f"{folder}: not a folder, skipped")
+            continue
+        seen: set[tuple[int, int]] = set()
+        for root, dirs, names in os.walk(folder, followlinks=True, onerror=lambda e: warnings.append(
+                f"{e.filename}: cannot be read ({e.strerror}), skipped")):
+            try:
+                st = os.stat(root)
+            except OSError:
+                dirs[:] = []
+                continue
+            if (st.st_dev, st.st_ino) in seen:  # a symlink loop or a second path to the same folder
+                warnings.append(f"{root}: already visited (symlink loop?), skipped")
+                dirs[:] = []
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+            for name in sorted(names):
+                if not name.lower().endswith(NOTE_SUFFIXES + YAML_SUFFIXES) or name.startswith("."):
+                    continue
+                full = Path(root) / name
+                try:
+                    fst = full.stat()
+                except OSError as e:
+                    warnings.append(f"{full}: cannot be read ({e.strerror}), skipped")
+                    continue
+                rel = full.relative_to(folder).as_posix()
+                files.append(NoteFile(prefix + rel, full, fst.st_size, fst.st_mtime_ns))
+    return files
+
+
+def read_note(note: NoteFile) -> tuple[str, str]:
+    """(text, sha256 of the bytes). Raises UnreadableNote for binary, non-UTF-8, huge or unreadable files."""
+    if note.size > MAX_NOTE_BYTES:
+        raise UnreadableNote(f"too large ({note.size / 1e6:.1f} MB > {MAX_NOTE_BYTES / 1e6:.0f} MB)")
+    try:
+        data = note.path.read_bytes()
+    except OSError as e:
+        raise UnreadableNote(f"cannot be read ({e.strerror})") from e
+    if len(data) > MAX_NOTE_BYTES:
+        raise UnreadableNote(f"too large ({len(data) / 1e6:.1f} MB > {MAX_NOTE_BYTES / 1e6:.0f} MB)")
+    if b"\x00" in data[:8192]:
+        raise UnreadableNote("looks binary")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UnreadableNote(f"not valid UTF-8 (byte {e.start})") from e
+    return text, hashlib.sha256(data).hexdigest()

@@ -1,0 +1,43 @@
+"""Slots in snippets that the user must fill: <podName>, <your-image-name>, $NAMESPACE, ${NS},
+{{ .Values.image }}, and bare camelCase names such as podName or SecretName."""
+
+from __future__ import annotations
+
+import re
+
+HTML_TAGS = {
+    "html", "head", "body", "title", "div", "span", "p", "a", "h1", "h2", "h3", "h4", "h5", "h6", "br", "hr",
+    "ul", "ol", "li", "table", "tr", "td", "th", "img", "script", "style", "meta", "link", "pre", "code", "b",
+    "i", "em", "strong", "form", "input", "button", "label", "none", "unknown", "nil", "pending",
+}  # fmt: skip
+
+PLACEHOLDER = re.compile(
+    r"<(?P<angle>[A-Za-z][\w.-]*(?:[ _-][\w.-]+)*)>"
+    r"|(?P<brace>\{\{-?\s*[^{}]+?\s*-?\}\})"
+    r"|(?P<dollar>\$\{?[A-Z][A-Z0-9_]*\}?)"
+    r"|(?<![\w/.=:-])(?P<camel>[a-z]+Name|[A-Z][a-z]+Name|[a-z]+ID|[a-z]+Id)(?![\w/.-])"
+)
+
+
+def find_placeholders(code: str, lang: str = "") -> list[str]:
+    """Placeholders in order of first appearance, each once."""
+    if lang in ("html", "xml"):
+        return []
+    found: list[str] = []
+    for m in PLACEHOLDER.finditer(code):
+        angle = m.group("angle")
+        if angle and (angle.lower() in HTML_TAGS or angle.lower().startswith(("!", "/"))):
+            continue
+        text = m.group(0)
+        if text not in found:
+            found.append(text)
+    return found
+
+
+def fill(code: str, values: dict[str, str]) -> str:
+    """Replace each placeholder that has a (non-empty) value; others stay as they are."""
+
+    def sub(m: re.Match[str]) -> str:
+        return values.get(m.group(0)) or m.group(0)
+
+    return PLACEHOLDER.sub(sub, code)

@@ -1,0 +1,457 @@
+"""The index on disk: a folder of plain files (JSON, JSONL, .npy, FAISS), updated incrementally and switched
+atomically.
+
+    index/
+      CURRENT             name of the live generation (replaced by an atomic rename)
+      .lock, .lock.json   one builder at a time, and who it is
+      gen-…/              one complete generation
+        manifest.json     schema, model, chunker version, files (hash, stat), checksums of every file below
+        chunks.jsonl      one chunk per line;  chunk_offsets.npy: byte offset of each line
+        snippets.jsonl    one snippet per line; snippet_offsets.npy, snippet_chunk.npy (owning chunk)
+        chunks.faiss      IndexFlatIP over normalised chunk vectors; snippets.faiss the same for snippets
+        bm25_chunks/, bm25_snippets/   bm25s's saved files
+
+A build writes a new generation beside the live one, fsyncs it, then renames CURRENT: a reader sees the old
+index or the new one, never a mix. Every file's CRC32 is in the manifest, so damage is detected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.chunks import CHUNKER_VERSION, chunk_file
+from assistant.embed import DIM, MODEL_ID, Embedder
+from assistant.model import Chunk, Snippet
+from assistant.notes import NoteFile, UnreadableNote, read_note, scan
+
+SCHEMA_VERSION = 1
+Progress = Callable[[str, int, int], None]
+
+
+class IndexError_(Exception):
+    """The index is missing or damaged; the message says which and why."""
+
+
+class IndexMissing(IndexError_):
+    pass
+
+
+class IndexCorrupt(IndexError_):
+    pass
+
+
+class IndexBusy(Exception):
+    def __init__(self, owner: str) -> None:
+        super().__init__(f"another kt is updating this index ({owner})")
+        self.owner = owner
+
+
+@dataclass
+class UpdateReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    chunks: int = 0
+    snippets: int = 0
+    embedded: int = 0
+    rebuilt: bool = False  # everything was re-chunked (new index, or model/chunker changed, or damage)
+    wrote: bool = False
+    seconds: float = 0.0
+
+    @property
+    def touched(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def snippet_embed_text(s: Snippet) -> str:
+    """Short descriptor of a snippet for the model: where it lives, what it is called, how it starts."""
+    head = "\n".join(s.code.splitlines()[:6])[:400]
+    return "\n".join(x for x in (" > ".join(s.headings[-2:]), s.label, head) if x)
+
+
+def snippet_lexical_text(s: Snippet) -> str:
+    return "\n".join((" ".join(s.headings), s.label, s.label, s.context, s.code))
+
+
+def chunk_lexical_text(c: Chunk) -> str:
+    return " ".join(c.headings) + "\n" + c.text
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def _crc(path: Path) -> str:
+    crc = 0
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            crc = zlib.crc32(block, crc)
+    return f"{crc:08x}:{path.stat().st_size}"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class IndexStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    # --- reading ---------------------------------------------------------------------------------------
+
+    def current(self) -> Path:
+        try:
+            name = (self.root / "CURRENT").read_text().strip()
+        except FileNotFoundError:
+            raise IndexMissing(f"no index in {self.root} yet") from None
+        gen = self.root / name
+        if not name.startswith("gen-") or "/" in name or not gen.is_dir():
+            raise IndexCorrupt(f"{self.root / 'CURRENT'} points to a missing generation ({name!r})")
+        return gen
+
+    def manifest(self, verify: bool = False) -> dict[str, Any]:
+        gen = self.current()
+        try:
+            manifest = json.loads((gen / "manifest.json").read_text())
+            checksums = manifest["checksums"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise IndexCorrupt(f"{gen / 'manifest.json'} is unreadable ({e.__class__.__name__})") from None
+        if verify:
+            for name, expected in checksums.items():
+                path = gen / name
+                if not path.exists():
+                    raise IndexCorrupt(f"{path} is missing")
+                if _crc(path) != expected:
+                    raise IndexCorrupt(f"{path} is damaged (checksum mismatch)")
+        return manifest
+
+    def compatible(self, manifest: dict[str, Any]) -> bool:
+        return (
+            manifest.get("schema") == SCHEMA_VERSION
+            and manifest.get("model") == MODEL_ID
+            and manifest.get("dim") == DIM
+            and manifest.get("chunker") == CHUNKER_VERSION
+        )
+
+    # --- locking ---------------------------------------------------------------------------------------
+
+    def lock(self, wait: bool = True, on_wait: Callable[[str], None] | None = None) -> Any:
+        from filelock import FileLock, Timeout
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.root / ".lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            owner = self.lock_owner()
+            if not wait:
+                raise IndexBusy(owner) from None
+            if on_wait:
+                on_wait(owner)
+            lock.acquire()
+        (self.root / ".lock.json").write_text(json.dumps({"pid": os.getpid(), "since": time.time()}))
+        return lock
+
+    def lock_owner(self) -> str:
+        try:
+            info = json.loads((self.root / ".lock.json").read_text())
+            since = time.strftime("%H:%M:%S", time.localtime(info["since"]))
+            return f"pid {info['pid']}, since {since}"
+        except (OSError, ValueError, KeyError, TypeError):
+            return "unknown process"
+
+    # --- updating --------------------------------------------------------------------------------------
+
+    def update(
+        self,
+        folders: list[Path],
+        embedder: Embedder | Callable[[], Embedder],
+        progress: Progress | None = None,
+        wait: bool = True,
+        on_wait: Callable[[str], None] | None = None,
+        force: bool = False,
+    ) -> UpdateReport:
+        """Bring the index in line with the notes: only files whose content changed are re-chunked, and only
+        texts never embedded before are embedded. Holds the lock while it works."""
+        lock = self.lock(wait=wait, on_wait=on_wait)
+        try:
+            return self._update(folders, embedder, progress, force)
+        finally:
+            lock.release()
+
+    def _old_state(self, force: bool, report: UpdateReport) -> tuple[dict[str, Any], Path | None]:
+        if force:
+            report.rebuilt = True
+            return {}, None
+        try:
+            manifest = self.manifest(verify=True)
+            gen = self.current()
+        except IndexMissing:
+            report.rebuilt = True
+            return {}, None
+        except IndexCorrupt as e:
+            report.warnings.append(f"{e}; rebuilding the index")
+            report.rebuilt = True
+            return {}, None
+        if not self.compatible(manifest):
+            report.warnings.append("the model or chunker changed; rebuilding the index")
+            report.rebuilt = True
+            return {}, None
+        return manifest, gen
+
+    def _update(
+        self,
+        folders: list[Path],
+        embedder: Embedder | Callable[[], Embedder],
+        progress: Progress | None,
+        force: bool,
+    ) -> UpdateReport:
+        started = time.perf_counter()
+        report = UpdateReport()
+        manifest, old_gen = self._old_state(force, report)
+        old_files: dict[str, Any] = manifest.get("files", {})
+        folders_key = [str(f.resolve()) for f in folders]
+        notes = scan(folders, report.warnings)
+
+        files: dict[str, Any] = {}
+        fresh: dict[str, list[Chunk]] = {}
+        stat_only = False
+        for i, note in enumerate(notes):
+            if progress:
+                progress("reading notes", i, len(notes))
+            old = old_files.get(note.key)
+            if old and old["size"] == note.size and old["mtime_ns"] == note.mtime_ns:
+                files[note.key] = old
+                continue
+            chunks, digest, reason = _chunk_note(note)
+            if reason:
+                report.skipped[note.key] = reason
+                report.warnings.append(f"{note.path}: {reason}, skipped")
+                continue
+            entry = {"sha256": digest, "size": note.size, "mtime_ns": note.mtime_ns}
+            if old and old.get("sha256") == digest:
+                files[note.key] = {**old, **entry}
+                stat_only = True
+                continue
+            (report.changed if old else report.added).append(note.key)
+            files[note.key] = entry
+            fresh[note.key] = chunks
+        report.removed = sorted(set(old_files) - set(files) - set(report.skipped))
+        report.removed += sorted(k for k in report.skipped if k in old_files)
+        if not report.touched and not stat_only and not report.rebuilt and manifest.get("notes") == folders_key:
+            report.chunks, report.snippets = manifest["counts"]["chunks"], manifest["counts"]["snippets"]
+            report.seconds = time.perf_counter() - started
+            return report
+
+        old_chunks, old_cvecs, old_svecs = _load_for_reuse(old_gen) if old_gen else ({}, {}, {})
+        chunks: list[Chunk] = []
+        for key in sorted(files):
+            if key in fresh:
+                chunks.extend(fresh[key])
+            else:
+                chunks.extend(old_chunks.get(key, []))
+        snippets = [(ci, s) for ci, c in enumerate(chunks) for s in c.snippets]
+        chunk_texts = [c.embed_text for c in chunks]
+        snippet_texts = [snippet_embed_text(s) for _, s in snippets]
+        cvecs = _reuse_or_embed(chunk_texts, old_cvecs, embedder, report, progress, "chunks")
+        svecs = _reuse_or_embed(snippet_texts, old_svecs, embedder, report, progress, "snippets")
+
+        new_manifest = {
+            "schema": SCHEMA_VERSION,
+            "model": MODEL_ID,
+            "dim": DIM,
+            "chunker": CHUNKER_VERSION,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "notes": folders_key,
+            "files": files,
+            "skipped": report.skipped,
+            "counts": {"files": len(files), "chunks": len(chunks), "snippets": len(snippets)},
+        }
+        if progress:
+            progress("writing index", 0, 1)
+        self._write_generation(new_manifest, chunks, snippets, chunk_texts, snippet_texts, cvecs, svecs)
+        report.chunks, report.snippets, report.wrote = len(chunks), len(snippets), True
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _write_generation(
+        self,
+        manifest: dict[str, Any],
+        chunks: list[Chunk],
+        snippets: list[tuple[int, Snippet]],
+        chunk_texts: list[str],
+        snippet_texts: list[str],
+        cvecs: np.ndarray,
+        svecs: np.ndarray,
+    ) -> None:
+        from assistant import lexical
+
+        name = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+        tmp = self.root / f".tmp-{name}"
+        tmp.mkdir(parents=True)
+        snippet_of_chunk: list[list[int]] = [[] for _ in chunks]
+        for si, (ci, _) in enumerate(snippets):
+            snippet_of_chunk[ci].append(si)
+        _write_jsonl(
+            tmp / "chunks.jsonl",
+            tmp / "chunk_offsets.npy",
+            (
+                {**_chunk_record(c), "snippets": snippet_of_chunk[ci], "h": _text_hash(chunk_texts[ci])}
+                for ci, c in enumerate(chunks)
+            ),
+        )
+        _write_jsonl(
+            tmp / "snippets.jsonl",
+            tmp / "snippet_offsets.npy",
+            ({**s.to_json(), "chunk": ci, "h": _text_hash(snippet_texts[si])} for si, (ci, s) in enumerate(snippets)),
+        )
+        np.save(tmp / "snippet_chunk.npy", np.array([ci for ci, _ in snippets], dtype=np.int32))
+        _write_faiss(tmp / "chunks.faiss", cvecs)
+        _write_faiss(tmp / "snippets.faiss", svecs)
+        lexical.build([chunk_lexical_text(c) for c in chunks], tmp / "bm25_chunks")
+        lexical.build([snippet_lexical_text(s) for _, s in snippets], tmp / "bm25_snippets")
+        files = sorted(p for p in tmp.rglob("*") if p.is_file())
+        manifest["checksums"] = {p.relative_to(tmp).as_posix(): _crc(p) for p in files}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        for p in [*files, tmp / "manifest.json"]:
+            with p.open("rb") as f:
+                os.fsync(f.fileno())
+        for d in {p.parent for p in files} | {tmp}:
+            _fsync_dir(d)
+        os.rename(tmp, self.root / name)
+        pointer = self.root / f".CURRENT.{os.getpid()}"
+        with pointer.open("w") as f:
+            f.write(name + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(pointer, self.root / "CURRENT")
+        _fsync_dir(self.root)
+        self._collect_garbage(keep=name)
+
+    def _collect_garbage(self, keep: str) -> None:
+        """Drop generations other than the live one and the one before it, and leftovers of killed builds."""
+        gens = sorted((p for p in self.root.glob("gen-*") if p.name != keep), key=lambda p: p.stat().st_mtime)
+        for old in gens[:-1]:
+            shutil.rmtree(old, ignore_errors=True)
+        for leftover in [*self.root.glob(".tmp-gen-*"), *self.root.glob(".CURRENT.*")]:
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+
+
+def _chunk_note(note: NoteFile) -> tuple[list[Chunk], str, str]:
+    try:
+        text, digest = read_note(note)
+    except UnreadableNote as e:
+        return [], "", str(e)
+    try:
+        return chunk_file(text, note.key), digest, ""
+    except RecursionError:
+        return [], digest, "nested too deeply to parse"
+
+
+def _chunk_record(c: Chunk) -> dict[str, Any]:
+    data = c.to_json()
+    del data["snippets"]
+    return data
+
+
+def _write_jsonl(path: Path, offsets_path: Path, records: Any) -> None:
+    offsets = [0]
+    with path.open("wb") as f:
+        for rec in records:
+            line = json.dumps(rec, ensure_ascii=False).encode() + b"\n"
+            f.write(line)
+            offsets.append(offsets[-1] + len(line))
+    np.save(offsets_path, np.array(offsets, dtype=np.int64))
+
+
+def _write_faiss(path: Path, vecs: np.ndarray) -> None:
+    import faiss
+
+    index = faiss.IndexFlatIP(DIM)
+    if len(vecs):
+        index.add(np.ascontiguousarray(vecs, dtype=np.float32))
+    faiss.write_index(index, str(path))
+
+
+def read_faiss_vectors(path: Path) -> np.ndarray:
+    import faiss
+
+    index = faiss.read_index(str(path))
+    return index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, DIM), np.float32)
+
+
+def _load_for_reuse(gen: Path) -> tuple[dict[str, list[Chunk]], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Old chunks per file (to keep unchanged files as they were) and old vectors by text hash."""
+    by_file: dict[str, list[Chunk]] = {}
+    records = [json.loads(line) for line in (gen / "chunks.jsonl").open("rb")]
+    snippet_records = [json.loads(line) for line in (gen / "snippets.jsonl").open("rb")]
+    for rec in records:
+        snips = tuple(Snippet.from_json(_snippet_fields(snippet_records[i])) for i in rec["snippets"])
+        chunk = Chunk(rec["path"], rec["start_line"], rec["end_line"], tuple(rec["headings"]), rec["text"], snips)
+        by_file.setdefault(rec["path"], []).append(chunk)
+    cvecs = read_faiss_vectors(gen / "chunks.faiss")
+    svecs = read_faiss_vectors(gen / "snippets.faiss")
+    chunk_cache = {rec["h"]: cvecs[i] for i, rec in enumerate(records)}
+    snippet_cache = {rec["h"]: svecs[i] for i, rec in enumerate(snippet_records)}
+    return by_file, chunk_cache, snippet_cache
+
+
+def _snippet_fields(rec: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in rec.items() if k not in ("chunk", "h")}
+
+
+def _reuse_or_embed(
+    texts: list[str],
+    cache: dict[str, np.ndarray],
+    embedder: Embedder | Callable[[], Embedder],
+    report: UpdateReport,
+    progress: Progress | None,
+    what: str,
+) -> np.ndarray:
+    """Vectors for texts: reused when the same text was embedded before, each new distinct text embedded once."""
+    hashes = [_text_hash(t) for t in texts]
+    todo: dict[str, str] = {}
+    for h, t in zip(hashes, texts, strict=True):
+        if h not in cache and h not in todo:
+            todo[h] = t
+    if todo:
+        if not hasattr(embedder, "embed"):
+            embedder = embedder()  # type: ignore[operator]
+        items = sorted(todo.items(), key=lambda item: len(item[1]))  # similar lengths batch with little padding
+        step = 64
+        for start in range(0, len(items), step):
+            if progress:
+                progress(f"embedding {what}", start, len(items))
+            part = items[start : start + step]
+            vecs = embedder.embed([t for _, t in part])  # type: ignore[union-attr]
+            cache.update({h: v for (h, _), v in zip(part, vecs, strict=True)})
+        if progress:
+            progress(f"embedding {what}", len(items), len(items))
+        report.embedded += len(items)
+    out = np.zeros((len(texts), DIM), dtype=np.float32)
+    for i, h in enumerate(hashes):
+        out[i] = cache[h]
+    return out
