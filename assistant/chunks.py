@@ -31,6 +31,9 @@ DOCKERFILE_WORDS = ("FROM ", "RUN ", "COPY ", "CMD ", "WORKDIR ", "EXPOSE ", "EN
 _SHORTCODE = re.compile(r"\{\{[<%]\s*(/?)\s*([\w.-]+)(.*?)\s*/?[>%]\}\}", re.S)
 _SHORTCODE_ARG = re.compile(r'(\w+)\s*=\s*"([^"]*)"')
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+# Markdown ends lines at \n, \r\n and \r only; str.splitlines() also splits at \f, \v, \x1c-\x1e, \x85, \u2028
+# and \u2029, which would shift every line number after one of them away from markdown-it's token maps.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _HEADING_WORDS = {
     "prerequisites": "Before you begin",
     "objectives": "Objectives",
@@ -103,7 +106,7 @@ def _front_matter(content: str) -> dict[str, Any]:
 
 def chunk_markdown(text: str, path: str) -> list[Chunk]:
     """Split one Markdown note into heading-section chunks with their snippets."""
-    lines = text.splitlines(keepends=True)
+    lines = _LINE.findall(text)
     tokens = _parser().parse(text)
     title = ""
     if tokens and tokens[0].type == "front_matter":
@@ -243,7 +246,7 @@ def _label(context: str, headings: tuple[str, ...]) -> str:
 def _shell_groups(code: str) -> Iterator[tuple[int, int, str, str]]:
     """(first line, end line, code, label) per group of commands: a comment line opens a group, and a blank
     line ends one (the commands after it keep the last comment as their label)."""
-    lines = code.splitlines(keepends=True)
+    lines = _LINE.findall(code)
     label = ""
     start: int | None = None
     pending_comment: list[str] = []
@@ -277,7 +280,7 @@ def _shell_groups(code: str) -> Iterator[tuple[int, int, str, str]]:
 def _yaml_docs(
     code: str, first: int, path: str, headings: tuple[str, ...], context: str, label: str, kind: str = "yaml-doc"
 ) -> Iterator[Snippet]:
-    lines = code.splitlines(keepends=True)
+    lines = _LINE.findall(code)
     bounds = [-1] + [i for i, ln in enumerate(lines) if re.match(r"^---\s*(#.*)?$", ln)] + [len(lines)]
     docs = [(bounds[k] + 1, bounds[k + 1]) for k in range(len(bounds) - 1)]
     for a, b in docs:

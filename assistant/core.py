@@ -5,13 +5,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.answer import Answer
 from assistant.config import Settings
 from assistant.embed import Embedder
-from assistant.search import Hit, IndexReader, SnippetHit, search_passages, search_snippets
+from assistant.search import Hit, IndexReader, SnippetHit, rank
 from assistant.store import IndexBusy, IndexCorrupt, IndexMissing, IndexStore, Progress, UpdateReport
+
+if TYPE_CHECKING:
+    from assistant.followup import Conversation
 
 Notice = Callable[[str], None]
 
@@ -116,20 +119,28 @@ class Assistant:
 
     # --- answering -------------------------------------------------------------------------------------
 
-    def ask(self, question: str, k: int = 5, n_snippets: int | None = None, offset: int = 0) -> Answer:
+    def ask(
+        self,
+        question: str,
+        k: int = 5,
+        n_snippets: int | None = None,
+        offset: int = 0,
+        conversation: Conversation | None = None,
+    ) -> Answer:
+        """Answer one question. With a conversation, follow-ups ("which one is faster?") use what came before."""
         from assistant.compose import compose_answer
 
         reader = self.reader()
-        return compose_answer(self, reader, question, k=k, n_snippets=n_snippets or k, offset=offset)
+        return compose_answer(self, reader, question, k=k, n_snippets=n_snippets or k, offset=offset,
+                              conversation=conversation)
 
     def retrieve(
         self, reader: IndexReader, query: str, k: int, n_snippets: int, offset: int = 0
     ) -> tuple[list[Hit], list[SnippetHit]]:
         qvec = self.embedder().embed([query])[0]
-        ranked = search_passages(reader, query, qvec, k + offset + 20)
+        ranked, ranked_snippets = rank(reader, query, qvec)
         passages = [Hit(r + 1, s, reader.chunk(ci), ci) for r, (ci, s) in enumerate(ranked[offset : offset + k])]
         shown = {h.index: h.rank for h in passages}
-        ranked_snippets = search_snippets(reader, query, qvec, ranked, n_snippets + offset)
         snippets = [
             SnippetHit(r + 1, s, reader.snippet(si), si, shown.get(int(reader.snippet_chunk[si])))
             for r, (si, s) in enumerate(ranked_snippets[offset : offset + n_snippets])

@@ -26,14 +26,28 @@ def _stem(token: str) -> str:
     return token
 
 
+# Words that shape a question but say nothing about its subject (bm25s's English list lacks them).
+QUESTION_WORDS = frozenset(
+    "how do does did what which why when where who whom can could should would shall may might must i me my "
+    "we our us you your please tell need want wanna".split()
+)
+
+
 def tokenize(text: str, stopwords: frozenset[str] = frozenset()) -> list[str]:
     return [_stem(t) for t in _TOKEN.findall(text.lower()) if t not in stopwords]
+
+
+def query_tokens(text: str, stopwords: frozenset[str]) -> list[str]:
+    """Query terms, plus each adjacent pair joined, so "roll back" also meets "rollback" and "config map"
+    meets "configmap" (a joined pair only counts if the notes use it)."""
+    words = [t for t in _TOKEN.findall(text.lower()) if t not in stopwords]
+    return [_stem(t) for t in words] + [_stem(a + b) for a, b in zip(words, words[1:], strict=False)]
 
 
 def english_stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN
 
-    return frozenset(STOPWORDS_EN)
+    return frozenset(STOPWORDS_EN) | QUESTION_WORDS
 
 
 def build(texts: list[str], folder: Path) -> None:
@@ -41,11 +55,19 @@ def build(texts: list[str], folder: Path) -> None:
     import bm25s
 
     stopwords = english_stopwords()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "stopwords.json").write_text(json.dumps(sorted(stopwords)))
+    if not texts:  # bm25s cannot index nothing: write the same files, empty
+        (folder / "vocab.index.json").write_text("{}")
+        (folder / "params.index.json").write_text(json.dumps({"num_docs": 0}))
+        np.save(folder / "data.csc.index.npy", np.zeros(0, dtype=np.float32))
+        np.save(folder / "indices.csc.index.npy", np.zeros(0, dtype=np.int32))
+        np.save(folder / "indptr.csc.index.npy", np.zeros(1, dtype=np.int64))
+        return
     corpus = [tokenize(t, stopwords) or [""] for t in texts]
     retriever = bm25s.BM25()
     retriever.index(corpus, show_progress=False)
     retriever.save(str(folder), show_progress=False)
-    (folder / "stopwords.json").write_text(json.dumps(sorted(stopwords)))
 
 
 class LexicalIndex:
@@ -62,7 +84,7 @@ class LexicalIndex:
 
     def scores(self, query: str) -> np.ndarray:
         out = np.zeros(self.num_docs, dtype=np.float32)
-        for token in set(tokenize(query, self.stopwords)):
+        for token in set(query_tokens(query, self.stopwords)):
             tid = self.vocab.get(token)
             if tid is None:
                 continue

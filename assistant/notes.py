@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +13,9 @@ NOTE_SUFFIXES = (".md", ".markdown", ".txt")
 YAML_SUFFIXES = (".yaml", ".yml")
 MAX_NOTE_BYTES = 8 * 1024 * 1024
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".obsidian", ".trash"}
+# Control characters could drive the terminal wherever a note's name is printed; lone surrogates are bytes of
+# a name that is not UTF-8 (os.fsdecode's surrogateescape) and cannot be written to the index.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,16 @@ class NoteFile:
 
 class UnreadableNote(Exception):
     """A note that cannot be indexed; the message says why in words a user understands."""
+
+
+def shown(path: Path | str) -> str:
+    """A path as it may be printed: control characters and bytes that are not UTF-8 made visible as \\xNN."""
+
+    def escape(m: re.Match[str]) -> str:
+        code = ord(m.group(0))
+        return f"\\x{code - 0xDC00 if 0xDC80 <= code <= 0xDCFF else code:02x}"
+
+    return _UNPRINTABLE.sub(escape, str(path))
 
 
 def folder_labels(folders: list[Path]) -> dict[Path, str]:
@@ -43,20 +58,23 @@ def scan(folders: list[Path], warnings: list[str] | None = None) -> list[NoteFil
     """All note files under the folders, by stat only (cheap). Symlinked folders are followed once."""
     files: list[NoteFile] = []
     warnings = warnings if warnings is not None else []
+
+    def unreadable(e: OSError) -> None:
+        warnings.append(f"{shown(e.filename)}: cannot be read ({e.strerror}), skipped")
+
     for folder, prefix in folder_labels(folders).items():
         if not folder.is_dir():
-            warnings.append(f"{folder}: not a folder, skipped")
+            warnings.append(f"{shown(folder)}: not a folder, skipped")
             continue
         seen: set[tuple[int, int]] = set()
-        for root, dirs, names in os.walk(folder, followlinks=True, onerror=lambda e: warnings.append(
-                f"{e.filename}: cannot be read ({e.strerror}), skipped")):
+        for root, dirs, names in os.walk(folder, followlinks=True, onerror=unreadable):
             try:
                 st = os.stat(root)
             except OSError:
                 dirs[:] = []
                 continue
             if (st.st_dev, st.st_ino) in seen:  # a symlink loop or a second path to the same folder
-                warnings.append(f"{root}: already visited (symlink loop?), skipped")
+                warnings.append(f"{shown(root)}: already visited (symlink loop?), skipped")
                 dirs[:] = []
                 continue
             seen.add((st.st_dev, st.st_ino))
@@ -68,10 +86,16 @@ def scan(folders: list[Path], warnings: list[str] | None = None) -> list[NoteFil
                 try:
                     fst = full.stat()
                 except OSError as e:
-                    warnings.append(f"{full}: cannot be read ({e.strerror}), skipped")
+                    warnings.append(f"{shown(full)}: cannot be read ({e.strerror}), skipped")
                     continue
-                rel = full.relative_to(folder).as_posix()
-                files.append(NoteFile(prefix + rel, full, fst.st_size, fst.st_mtime_ns))
+                if not stat.S_ISREG(fst.st_mode):  # a FIFO would block the read, /dev/zero would never end
+                    warnings.append(f"{shown(full)}: not a regular file, skipped")
+                    continue
+                key = prefix + full.relative_to(folder).as_posix()
+                if _UNPRINTABLE.search(key):
+                    warnings.append(f"{shown(full)}: name has control characters or is not UTF-8, skipped")
+                    continue
+                files.append(NoteFile(key, full, fst.st_size, fst.st_mtime_ns))
     return files
 
 
@@ -80,11 +104,16 @@ def read_note(note: NoteFile) -> tuple[str, str]:
     if note.size > MAX_NOTE_BYTES:
         raise UnreadableNote(f"too large ({note.size / 1e6:.1f} MB > {MAX_NOTE_BYTES / 1e6:.0f} MB)")
     try:
-        data = note.path.read_bytes()
+        # O_NONBLOCK: the file may have become a FIFO since the scan; opening a FIFO would wait for a writer.
+        fd = os.open(note.path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise UnreadableNote("not a regular file")
+            data = f.read(MAX_NOTE_BYTES + 1)  # bounded: the file may have grown since the scan
     except OSError as e:
         raise UnreadableNote(f"cannot be read ({e.strerror})") from e
     if len(data) > MAX_NOTE_BYTES:
-        raise UnreadableNote(f"too large ({len(data) / 1e6:.1f} MB > {MAX_NOTE_BYTES / 1e6:.0f} MB)")
+        raise UnreadableNote(f"too large (> {MAX_NOTE_BYTES / 1e6:.0f} MB)")
     if b"\x00" in data[:8192]:
         raise UnreadableNote("looks binary")
     try:

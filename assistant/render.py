@@ -13,6 +13,7 @@ from assistant.answer import Answer
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 PASSAGE_LINES = 10
+SNIPPET_LINES = 20
 LEXERS = {"shell": "bash", "yaml": "yaml", "dockerfile": "docker", "python": "python", "html": "html", "json": "json"}
 
 
@@ -65,7 +66,14 @@ def render_answer(answer: Answer, console: Any, more_hint: bool = False) -> None
             title = Text(f"[{s.rank}] ", style="bold magenta")
             title.append(sanitize(s.snippet.label or heading_path(s.snippet.headings)))
             sub = Text(location(s.snippet.path, s.snippet.start_line), style="green")
-            parts: list[Any] = [code_view(s.snippet.code, s.snippet.lang)]
+            code = s.snippet.code
+            lines = code.splitlines()
+            if s.rank > 1 and len(lines) > SNIPPET_LINES:
+                code = "\n".join(lines[:SNIPPET_LINES])
+            parts: list[Any] = [code_view(code, s.snippet.lang)]
+            if code is not s.snippet.code:
+                parts.append(Text(f"… {len(lines) - SNIPPET_LINES} more lines (:copy {s.rank} copies all)",
+                                  style="dim"))
             for w in answer.warnings:
                 if w.snippet == s.rank:
                     parts.append(Text(f"⚠ {w.message} → {w.replacement}", style="yellow"))
@@ -93,18 +101,21 @@ def code_view(code: str, lang: str) -> Any:
 
 
 def render_comparison(answer: Answer, console: Any) -> None:
-    from rich.columns import Columns
-    from rich.panel import Panel
+    """The sides next to each other, each point citing its source as file:line."""
+    from rich.table import Table
     from rich.text import Text
 
-    panels = []
+    table = Table(expand=True, show_lines=False)
+    cells = []
     for side in answer.comparison:
+        table.add_column(Text(sanitize(side.term), style="bold"), ratio=1)
         body = Text()
         for point in side.points:
+            hit = side.passages[point.passage - 1]
             body.append("• " + sanitize(point.text))
-            body.append(f" [{point.passage}]\n", style="cyan")
+            body.append(f" ({hit.chunk.path}:{hit.chunk.start_line})\n", style="green")
         if not side.points:
             body.append("(nothing specific in your notes)", style="dim")
-        panels.append(Panel(body, title=Text(sanitize(side.term), style="bold"), expand=True))
-    console.print(Columns(panels, equal=True, expand=True))
-    console.print()
+        cells.append(body)
+    table.add_row(*cells)
+    console.print(table)

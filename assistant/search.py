@@ -18,6 +18,9 @@ from assistant.model import Chunk, Snippet
 
 RRF_K = 60
 CANDIDATES = 60
+SNIPPET_POOL = 60  # snippets considered for an answer, before the relevance floor
+MIN_SIM = 0.3  # cosine, query vs snippet descriptor
+MIN_SIM_LEXICAL = 0.2  # the same, for snippets that also share words with the question
 
 
 @dataclass(frozen=True)
@@ -128,24 +131,97 @@ def fuse(*rankings: tuple[dict[int, int], float]) -> dict[int, float]:
     return fused
 
 
-def search_passages(reader: IndexReader, query: str, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
-    dense = _dense_ranks(reader.chunk_faiss, qvec, CANDIDATES)
-    lexical = _lexical_ranks(reader.chunk_bm25.scores(query), CANDIDATES)
-    fused = fuse((dense, 1.0), (lexical, 1.0))
-    return sorted(fused.items(), key=lambda kv: -kv[1])[:k]
+@dataclass(frozen=True)
+class Weights:
+    """How much each signal counts in the fusion (tuned on the dev sets, by general means only)."""
+
+    chunk_dense: float = 1.0
+    chunk_lexical: float = 1.0
+    chunk_by_snippet: float = 0.6
+    snippet_dense: float = 1.0
+    snippet_lexical: float = 1.0
+    snippet_parent: float = 0.8
 
 
-def search_snippets(
-    reader: IndexReader, query: str, qvec: np.ndarray, passages: list[tuple[int, float]], k: int
+WEIGHTS = Weights()
+CONCEPT_START = ("what is", "what are", "what's", "what does", "what do", "why", "who", "explain", "define",
+                 "describe", "tell me about", "difference", "compare")
+HOWTO_WORDS = {"how", "create", "run", "make", "get", "list", "delete", "update", "set", "roll", "rollback",
+               "scale", "expose", "mount", "yaml", "manifest", "command", "example", "dockerfile", "kubectl",
+               "apply", "view", "show", "check", "add", "remove", "restart", "deploy", "install", "configure"}
+
+
+def query_intent(query: str) -> str:
+    """'concept' for questions about what something is, 'howto' for tasks, '' when unclear. Decides how much
+    a matching command or manifest lifts its section."""
+    q = query.lower().strip()
+    if q.startswith(CONCEPT_START) or " vs " in q or " versus " in q:
+        return "concept"
+    words = set(q.replace("?", " ").split())
+    return "howto" if words & HOWTO_WORDS else ""
+
+
+def rank(
+    reader: IndexReader, query: str, qvec: np.ndarray, weights: Weights | None = None
+) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+    """(passages, snippets), each as (index, fused score), best first.
+
+    Passages fuse their own dense and BM25 ranks with the rank of their best snippet, so a section whose
+    command matches ("# Rollback Update") is found even when the rest of the section is about other things.
+    Snippets fuse their own dense and BM25 ranks (label, heading path, nearby prose, code) with the rank of
+    the passage they sit in."""
+    weights = weights or WEIGHTS
+    by_snippet_weight = {"concept": 0.0, "howto": weights.chunk_by_snippet}.get(
+        query_intent(query), weights.chunk_by_snippet / 2
+    )
+    chunk_dense = _dense_ranks(reader.chunk_faiss, qvec, CANDIDATES)
+    chunk_lexical = _lexical_ranks(reader.chunk_bm25.scores(query), CANDIDATES)
+    if reader.n_snippets:
+        snippet_dense = _dense_ranks(reader.snippet_faiss, qvec, CANDIDATES)
+        snippet_lexical = _lexical_ranks(reader.snippet_bm25.scores(query), CANDIDATES)
+    else:
+        snippet_dense, snippet_lexical = {}, {}
+    own = fuse((snippet_dense, weights.snippet_dense), (snippet_lexical, weights.snippet_lexical))
+    best_snippet: dict[int, float] = {}
+    for si, score in own.items():
+        ci = int(reader.snippet_chunk[si])
+        best_snippet[ci] = max(best_snippet.get(ci, 0.0), score)
+    by_snippet = {ci: r for r, (ci, _) in enumerate(sorted(best_snippet.items(), key=lambda kv: -kv[1]))}
+    passages = sorted(
+        fuse(
+            (chunk_dense, weights.chunk_dense),
+            (chunk_lexical, weights.chunk_lexical),
+            (by_snippet, by_snippet_weight),
+        ).items(),
+        key=lambda kv: -kv[1],
+    )
+    passage_rank = {ci: r for r, (ci, _) in enumerate(passages[:CANDIDATES])}
+    parent = {}
+    if passage_rank and reader.n_snippets:
+        for si in np.flatnonzero(np.isin(reader.snippet_chunk, list(passage_rank))):
+            parent[int(si)] = passage_rank[int(reader.snippet_chunk[si])]
+    snippets = sorted(
+        fuse(
+            (snippet_dense, weights.snippet_dense),
+            (snippet_lexical, weights.snippet_lexical),
+            (parent, weights.snippet_parent),
+        ).items(),
+        key=lambda kv: -kv[1],
+    )
+    return passages, relevant_snippets(reader, qvec, snippets[:SNIPPET_POOL], snippet_lexical)
+
+
+def relevant_snippets(
+    reader: IndexReader, qvec: np.ndarray, ranked: list[tuple[int, float]], lexical: dict[int, int]
 ) -> list[tuple[int, float]]:
-    """Rank snippets by their own relevance (their label, heading path, context and code), helped by the
-    rank of the passage they sit in."""
-    if reader.n_snippets == 0:
+    """Drop snippets that only ride on their passage: a command or manifest is offered when it is itself
+    about the question (close in meaning, or sharing its words and reasonably close)."""
+    if not ranked:
         return []
-    dense = _dense_ranks(reader.snippet_faiss, qvec, CANDIDATES)
-    lexical = _lexical_ranks(reader.snippet_bm25.scores(query), CANDIDATES)
-    passage_rank = {ci: r for r, (ci, _) in enumerate(passages)}
-    in_passages = np.flatnonzero(np.isin(reader.snippet_chunk, list(passage_rank)))
-    parent = {int(si): passage_rank[int(reader.snippet_chunk[si])] for si in in_passages}
-    fused = fuse((dense, 1.0), (lexical, 1.0), (parent, 1.0))
-    return sorted(fused.items(), key=lambda kv: -kv[1])[:k]
+    ids = np.array([si for si, _ in ranked], dtype=np.int64)
+    sims = reader.snippet_faiss.reconstruct_batch(ids) @ qvec.astype(np.float32)
+    return [
+        (si, score)
+        for (si, score), sim in zip(ranked, sims, strict=True)
+        if sim >= MIN_SIM or (si in lexical and sim >= MIN_SIM_LEXICAL)
+    ]

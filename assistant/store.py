@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 import zlib
@@ -33,9 +34,13 @@ import numpy as np
 from assistant.chunks import CHUNKER_VERSION, chunk_file
 from assistant.embed import DIM, MODEL_ID, Embedder
 from assistant.model import Chunk, Snippet
-from assistant.notes import NoteFile, UnreadableNote, read_note, scan
+from assistant.notes import NoteFile, UnreadableNote, read_note, scan, shown
 
 SCHEMA_VERSION = 1
+GENERATION_FILES = (  # besides manifest.json and the bm25 folders' files
+    "chunks.jsonl", "chunk_offsets.npy", "snippets.jsonl", "snippet_offsets.npy", "snippet_chunk.npy",
+    "chunks.faiss", "snippets.faiss",
+)
 Progress = Callable[[str, int, int], None]
 
 
@@ -82,15 +87,34 @@ class UpdateReport:
 def snippet_embed_text(s: Snippet) -> str:
     """Short descriptor of a snippet for the model: where it lives, what it is called, how it starts."""
     head = "\n".join(s.code.splitlines()[:6])[:400]
-    return "\n".join(x for x in (" > ".join(s.headings[-2:]), s.label, head) if x)
+    if s.lang == "yaml":
+        head += "\n" + yaml_keys(s.code)
+    return "\n".join(x for x in (" > ".join(s.headings[-2:]), f"{s.label} ({KIND_WORDS.get(s.lang, s.lang)})", head)
+                     if x)
+
+
+def yaml_keys(code: str) -> str:
+    """The distinct keys of a manifest, camelCase split ("persistent Volume Claim claim Name"): a summary of
+    what it sets that reaches past the first lines."""
+    keys: list[str] = []
+    for m in re.finditer(r"^\s*(?:- )?([A-Za-z][\w.-]*):", code, re.M):
+        key = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", m.group(1))
+        if key not in keys and key not in ("api Version", "kind", "metadata", "spec", "name"):
+            keys.append(key)
+    return " ".join(keys)[:300]
 
 
 def snippet_lexical_text(s: Snippet) -> str:
-    return "\n".join((" ".join(s.headings), s.label, s.label, s.context, s.code))
+    return "\n".join((" ".join(s.headings), s.label, s.label, KIND_WORDS.get(s.lang, s.lang), s.context, s.code))
+
+
+# What a user calls each kind of snippet ("show me the yaml", "the dockerfile", "which command").
+KIND_WORDS = {"shell": "command", "yaml": "yaml manifest", "dockerfile": "dockerfile", "python": "python code"}
 
 
 def chunk_lexical_text(c: Chunk) -> str:
-    return " ".join(c.headings) + "\n" + c.text
+    # The section's own title counts twice: a title match says more than a passing mention (BM25F-lite).
+    return " ".join(c.headings) + "\n" + (c.headings[-1] if c.headings else "") + "\n" + c.text
 
 
 def _text_hash(text: str) -> str:
@@ -120,13 +144,16 @@ class IndexStore:
     # --- reading ---------------------------------------------------------------------------------------
 
     def current(self) -> Path:
+        pointer = self.root / "CURRENT"
         try:
-            name = (self.root / "CURRENT").read_text().strip()
+            name = pointer.read_text().strip()
         except FileNotFoundError:
             raise IndexMissing(f"no index in {self.root} yet") from None
+        except (OSError, ValueError) as e:  # ValueError: garbage that is not UTF-8
+            raise IndexCorrupt(f"{pointer} is unreadable ({e.__class__.__name__})") from None
         gen = self.root / name
         if not name.startswith("gen-") or "/" in name or not gen.is_dir():
-            raise IndexCorrupt(f"{self.root / 'CURRENT'} points to a missing generation ({name!r})")
+            raise IndexCorrupt(f"{pointer} points to a missing generation ({name[:80]!r})")
         return gen
 
     def manifest(self, verify: bool = False) -> dict[str, Any]:
@@ -134,9 +161,17 @@ class IndexStore:
         try:
             manifest = json.loads((gen / "manifest.json").read_text())
             checksums = manifest["checksums"]
+            if not isinstance(checksums, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) and ".." not in k.split("/")
+                for k, v in checksums.items()
+            ):
+                raise TypeError("checksums")
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise IndexCorrupt(f"{gen / 'manifest.json'} is unreadable ({e.__class__.__name__})") from None
         if verify:
+            missing = [name for name in GENERATION_FILES if name not in checksums]
+            if missing:
+                raise IndexCorrupt(f"{gen / 'manifest.json'} does not list {', '.join(missing)}")
             for name, expected in checksums.items():
                 path = gen / name
                 if not path.exists():
@@ -246,7 +281,7 @@ class IndexStore:
             chunks, digest, reason = _chunk_note(note)
             if reason:
                 report.skipped[note.key] = reason
-                report.warnings.append(f"{note.path}: {reason}, skipped")
+                report.warnings.append(f"{shown(note.path)}: {reason}, skipped")
                 continue
             entry = {"sha256": digest, "size": note.size, "mtime_ns": note.mtime_ns}
             if old and old.get("sha256") == digest:
@@ -339,6 +374,10 @@ class IndexStore:
         for d in {p.parent for p in files} | {tmp}:
             _fsync_dir(d)
         os.rename(tmp, self.root / name)
+        try:
+            previous = self.current().name
+        except IndexError_:
+            previous = ""
         pointer = self.root / f".CURRENT.{os.getpid()}"
         with pointer.open("w") as f:
             f.write(name + "\n")
@@ -346,13 +385,14 @@ class IndexStore:
             os.fsync(f.fileno())
         os.replace(pointer, self.root / "CURRENT")
         _fsync_dir(self.root)
-        self._collect_garbage(keep=name)
+        self._collect_garbage(keep={name, previous})
 
-    def _collect_garbage(self, keep: str) -> None:
-        """Drop generations other than the live one and the one before it, and leftovers of killed builds."""
-        gens = sorted((p for p in self.root.glob("gen-*") if p.name != keep), key=lambda p: p.stat().st_mtime)
-        for old in gens[:-1]:
-            shutil.rmtree(old, ignore_errors=True)
+    def _collect_garbage(self, keep: set[str]) -> None:
+        """Drop generations other than the live one and the one before it (a reader may still have it open),
+        and leftovers of killed builds: half-written folders, pointers, generations never made live."""
+        for old in self.root.glob("gen-*"):
+            if old.name not in keep:
+                shutil.rmtree(old, ignore_errors=True)
         for leftover in [*self.root.glob(".tmp-gen-*"), *self.root.glob(".CURRENT.*")]:
             if leftover.is_dir():
                 shutil.rmtree(leftover, ignore_errors=True)

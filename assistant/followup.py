@@ -1,0 +1,103 @@
+"""Follow-up questions in a conversation: "which one is faster?", "show me the yaml", "and for StatefulSets?".
+
+A follow-up is rewritten into a self-contained question from the conversation so far; a question that
+already names its subject is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.compare import Comparison, detect_comparison
+from assistant.lexical import QUESTION_WORDS
+
+SWAP_PREFIX = re.compile(r"^(?:and|what about|how about|same for|now for|also for|and what about)\s+(?:for\s+|with\s+)?",
+                         re.I)
+PRONOUNS = {"it", "its", "one", "ones", "that", "this", "them", "they", "those", "these", "which", "both", "either"}
+# Words that ask for a form of the answer rather than name a subject.
+FORM_WORDS = {
+    "show", "give", "me", "the", "a", "an", "yaml", "manifest", "command", "commands", "example", "examples",
+    "snippet", "code", "more", "again", "faster", "better", "slower", "safer", "simpler", "easier", "is", "are",
+    "for", "of", "to", "in", "on", "with", "about", "one", "which", "what", "so", "ok", "then", "now", "use",
+    "should", "i", "do", "does", "how", "why", "dockerfile", "file", "config", "spec", "please", "details",
+}
+SNIPPET_WORDS = {"yaml", "manifest", "command", "commands", "example", "examples", "snippet", "code", "dockerfile"}
+# Kubernetes nouns that are the usual subject of a question (and so what "and for X?" replaces).
+SUBJECT_NOUNS = {
+    "pod", "pods", "deployment", "deployments", "statefulset", "statefulsets", "daemonset", "daemonsets",
+    "service", "services", "job", "jobs", "cronjob", "cronjobs", "secret", "secrets", "configmap", "configmaps",
+    "namespace", "namespaces", "node", "nodes", "ingress", "replicaset", "replicasets", "pvc", "pv", "volume",
+    "volumes", "storageclass", "container", "containers", "image", "networkpolicy", "serviceaccount", "role",
+}  # fmt: skip
+
+
+@dataclass
+class Turn:
+    question: str
+    searched: str
+    comparison: Comparison | None
+
+
+@dataclass
+class Conversation:
+    turns: list[Turn] = field(default_factory=list)
+
+    @property
+    def last(self) -> Turn | None:
+        return self.turns[-1] if self.turns else None
+
+    def add(self, question: str, searched: str, comparison: Comparison | None) -> None:
+        self.turns.append(Turn(question, searched, comparison))
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[\w./-]+", text.lower())
+
+
+def is_followup(question: str) -> bool:
+    q = question.strip().lower()
+    if SWAP_PREFIX.match(q):
+        return True
+    words = _words(q)
+    if not words:
+        return False
+    if set(words) & PRONOUNS and len(words) <= 8:
+        return True
+    return all(w in FORM_WORDS or w in QUESTION_WORDS for w in words)
+
+
+def rewrite(question: str, conversation: Conversation) -> tuple[str, Comparison | None]:
+    """(self-contained question, comparison it continues, if any)."""
+    last = conversation.last
+    if last is None or not is_followup(question):
+        return question, detect_comparison(question)
+    q = question.strip().rstrip("?").strip()
+    swap = SWAP_PREFIX.match(q)
+    if swap:
+        new_subject = q[swap.end():].strip()
+        if last.comparison:
+            return question, None  # "and for X?" after a comparison: X on its own
+        return _swap_subject(last.searched, new_subject), None
+    if last.comparison and not set(_words(q)) & SNIPPET_WORDS:
+        sides = last.comparison.sides
+        return f"{' vs '.join(sides)}: {q}", Comparison(sides, q)
+    if last.comparison:  # "show me the yaml" after "Flannel vs Calico?": the yaml of both
+        return f"{' '.join(last.comparison.sides)} {q}", None
+    return f"{_subject_of(last.searched)} {q}".strip(), None
+
+
+def _subject_of(question: str) -> str:
+    """The content words of a question: what it is about, without its question words and form words."""
+    words = [w for w in re.findall(r"[\w./-]+", question) if w.lower() not in FORM_WORDS | QUESTION_WORDS]
+    return " ".join(words)
+
+
+def _swap_subject(previous: str, new_subject: str) -> str:
+    """Replace the Kubernetes noun the previous question was about with the new subject."""
+    tokens = re.findall(r"[\w./-]+|\W+", previous)
+    for i in range(len(tokens) - 1, -1, -1):
+        if tokens[i].lower() in SUBJECT_NOUNS:
+            tokens[i] = new_subject
+            return "".join(tokens)
+    return f"{previous} {new_subject}"

@@ -1,0 +1,96 @@
+"""Extractive key points: the few sentences or bullets of the notes that best answer the question.
+
+Nothing is generated: each point is a line (or a sentence of one) of a passage, cited by passage number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from assistant.answer import KeyPoint
+from assistant.lexical import QUESTION_WORDS, tokenize
+from assistant.search import Hit
+
+_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*])")
+_MARKUP_ONLY = re.compile(r"^[\s#>|`*_:-]*$")
+MIN_CHARS = 25
+MAX_PASSAGES = 3
+MAX_CHARS = 400
+GENERIC = frozenset(
+    "the a an of to in on for and or is are be with as by it its this that what which how do does use used "
+    "using from at".split()
+) | QUESTION_WORDS
+
+
+def candidate_lines(text: str) -> Iterable[tuple[str, str]]:
+    """(line, label) for the prose lines and bullets of a passage (code fences left out), long paragraphs
+    split into sentences. A bullet's label is the short line that introduces its list ("Flannel")."""
+    in_fence = False
+    label = ""
+    for raw in text.splitlines():
+        stripped = raw.strip()
+        if stripped.startswith(("```", "~~~")):
+            in_fence = not in_fence
+            continue
+        if in_fence or _MARKUP_ONLY.match(stripped) or stripped.startswith(("#", "<", "|")):
+            continue
+        is_bullet = bool(_BULLET.match(stripped))
+        line = _BULLET.sub("", stripped)
+        if not is_bullet and len(line) < 60:
+            label = line.strip("*:_ ")
+        parts = _SENTENCE_END.split(line) if len(line) > MAX_CHARS else [line]
+        for part in parts:
+            part = part.strip()
+            if len(part) >= MIN_CHARS and not part.endswith(":"):  # "**Steps:**" introduces, says nothing
+                yield part[:MAX_CHARS], label if is_bullet else ""
+
+
+def _terms(text: str) -> set[str]:
+    return {t for t in tokenize(text) if t not in GENERIC}
+
+
+def key_points(
+    query: str, passages: list[Hit], limit: int = 3, side: str = "", others: tuple[str, ...] = ()
+) -> list[KeyPoint]:
+    """Up to `limit` lines that share the most query terms, favouring higher passages. With `side` (one side of
+    a comparison), only lines about that side qualify: the line, its list label or its section title names it,
+    and not only the other sides."""
+    terms = _terms(query)
+    side_terms = _terms(side)
+    other_terms = set().union(*(_terms(o) for o in others)) - side_terms if others else set()
+    if not terms and not side_terms:
+        return []
+    scored: list[tuple[float, int, str]] = []
+    for hit in passages[:MAX_PASSAGES]:
+        title = _terms(hit.chunk.headings[-1]) if hit.chunk.headings else set()
+        for line, label in candidate_lines(hit.chunk.text):
+            words = _terms(line)
+            shared = len(terms & words)
+            if side_terms:
+                # How clearly the line is about this side: its list label names it, the line does, or the
+                # section title does (and no other side is named there).
+                label_terms = _terms(label)
+                if side_terms & label_terms and not other_terms & label_terms:
+                    about = 1.5
+                elif side_terms & words:
+                    about = 1.0
+                elif side_terms & title and not other_terms & (title | words | label_terms):
+                    about = 0.5
+                else:
+                    continue
+                score = about + len((terms - side_terms) & words)
+            elif shared < min(2, len(terms)):
+                continue  # one common word in passing is not an answer
+            else:
+                score = shared
+            scored.append((score / (1 + 0.15 * (hit.rank - 1)), hit.rank, line))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    points: list[KeyPoint] = []
+    for _, rank, line in scored:
+        if all(line != p.text for p in points):
+            points.append(KeyPoint(line, rank))
+        if len(points) == limit:
+            break
+    return points

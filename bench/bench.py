@@ -1,0 +1,259 @@
+"""Speed figures for kt: medians over several runs, each against its target (see bench/README.md).
+
+    .venv/bin/python bench/bench.py [--quick] [--skip-build] [--runs N]
+
+Everything happens under $TMPDIR/kt-bench: its own KT_HOME (ONNX model cache, kept between runs), its own
+indexes, and a copy of the corpora for the edit figures. The user's index and ../shared are never written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "corpus"
+CORPORA = ROOT.parent / "shared" / "corpora"
+K8S = [CORPORA / "k8s-docs", CORPORA / "k8s-examples"]
+EDITED_PAGE = Path("concepts/workloads/controllers/deployment.md")  # inside k8s-docs
+STATE = Path(tempfile.gettempdir()) / "kt-bench"
+PY = sys.executable
+KT = [str(Path(PY).parent / "kt")] if (Path(PY).parent / "kt").exists() else [PY, "-m", "assistant"]
+Q_SEED, Q_K8S = "Flannel vs Calico?", "how do I roll back a deployment"
+WARM_QUESTIONS = [
+    "how do I roll back a deployment", "what is a pod", "create a configmap from a file",
+    "difference between a service and an ingress", "how to drain a node", "set resource limits on a container",
+    "what is a statefulset used for", "mount a secret as a volume", "liveness vs readiness probe",
+    "how does horizontal pod autoscaling work", "taints and tolerations", "run a job on a schedule (cronjob)",
+    "expose a deployment with a NodePort service", "persistent volume claim access modes",
+    "what is a daemonset", "network policy deny all ingress", "kubectl port-forward to a pod",
+    "how to upgrade a cluster with kubeadm", "RBAC role vs clusterrole", "pod security admission levels",
+    "init containers example", "scale a deployment to 5 replicas", "view logs of a crashed container",
+    "node affinity required during scheduling", "what is etcd", "create a namespace with a resource quota",
+    "service account token for a pod", "rolling update maxSurge maxUnavailable", "headless service DNS",
+    "debug a pod stuck in Pending",
+]
+
+# In-process helpers, run in their own interpreter so the bench process never imports the package.
+ST_ASK = """
+import json, sys
+from pathlib import Path
+from assistant.config import resolve
+from assistant.core import Assistant
+from assistant.embed import SentenceTransformerEmbedder
+index, q, *notes = sys.argv[1:]
+a = Assistant(resolve([Path(n) for n in notes], Path(index)), embedder=SentenceTransformerEmbedder())
+a.refresh()
+print(json.dumps(a.ask(q).to_json()))
+"""
+WARM = """
+import json, sys, time
+from pathlib import Path
+from assistant.config import resolve
+from assistant.core import Assistant
+index, questions, *notes = sys.argv[1:]
+a = Assistant(resolve([Path(n) for n in notes], Path(index)))
+a.ask("what is a pod")  # warm-up: loads the model, maps the index
+times = []
+for q in json.loads(questions):
+    t = time.perf_counter()
+    a.ask(q)
+    times.append(time.perf_counter() - t)
+print(json.dumps(times))
+"""
+# `kt` itself, with a progress hook that stamps when each build stage starts (printed as JSON on stderr).
+STAGED_KT = """
+import json, sys, time
+t0 = time.perf_counter()
+import assistant.cli as cli
+stages = {}
+cli._progress = lambda: lambda stage, done, total: stages.setdefault(stage, time.perf_counter() - t0)
+sys.argv = ["kt", *sys.argv[1:]]
+try:
+    cli.main()
+finally:
+    stages["end"] = time.perf_counter() - t0
+    print("STAGES " + json.dumps(stages), file=sys.stderr)
+"""
+
+
+def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str, str]:
+    """Run a command; return (wall seconds, peak RSS in MB of that child, stdout, stderr)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)  # per-child rusage (RUSAGE_CHILDREN would be a running max)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: command failed ({proc.returncode}): {' '.join(cmd)}\n{stderr[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024, stdout, stderr
+
+
+def repeat(cmd: list[str], env: dict[str, str], runs: int, before=None) -> tuple[list[float], list[float]]:
+    """One untimed warm-up (page cache), then `runs` timed runs; `before()` runs untimed before each."""
+    times, rss = [], []
+    for i in range(runs + 1):
+        if before:
+            before()
+        seconds, mb, _, _ = run(cmd, env)
+        if i:
+            times.append(seconds)
+            rss.append(mb)
+    return times, rss
+
+
+def notes_args(folders: list[Path]) -> list[str]:
+    return [a for f in folders for a in ("--notes", str(f))]
+
+
+def machine() -> str:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor() or "?")
+    return f"{os.cpu_count()} cores (nproc {len(os.sched_getaffinity(0))}), {cpu}, Python {platform.python_version()}"
+
+
+def seed_onnx(home: Path) -> None:
+    """Reuse an ONNX export from the user's cache if there is one (else `kt index` exports it once)."""
+    sources = [os.environ.get("KT_HOME"), os.path.expanduser("~/.cache/kubernetes-therapy")]
+    (home / "onnx").mkdir(parents=True, exist_ok=True)
+    for src in filter(None, sources):
+        for f in Path(src, "onnx").glob("*.onnx"):
+            if not (home / "onnx" / f.name).exists():
+                shutil.copy2(f, home / "onnx" / f.name)
+
+
+def imports_torch(importtime_log: str) -> bool:
+    names = (ln.rsplit("|", 1)[-1].strip() for ln in importtime_log.splitlines() if ln.startswith("import time:"))
+    return any(re.match(r"(torch|transformers|sentence_transformers)(\.|$)", n) for n in names)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="3 runs, skip the full build")
+    ap.add_argument("--skip-build", action="store_true", help="reuse the last k8s index instead of a full build")
+    ap.add_argument("--runs", type=int, default=None, help="runs per figure (default 5, --quick 3)")
+    args = ap.parse_args()
+    runs = args.runs or (3 if args.quick else 5)
+    skip_build = args.skip_build or args.quick
+    say = lambda msg: print(f"· {msg}", file=sys.stderr, flush=True)  # noqa: E731
+
+    home, idx_seed, idx_k8s = STATE / "home", STATE / "idx-seed", STATE / "idx-k8s"
+    env = {k: v for k, v in os.environ.items() if k not in ("KT_NOTES", "KT_INDEX")} | {"KT_HOME": str(home)}
+    seed_onnx(home)
+    rows: list[tuple[str, str, str, str, bool | None]] = []  # figure, value, target, runs, ok
+
+    def row(figure: str, value: str, target: str, n: str, ok: bool | None) -> None:
+        rows.append((figure, value, target, n, ok))
+        say(f"{figure}: {value}")
+
+    say("seed index (exports the ONNX model into the bench KT_HOME if missing)")
+    seconds, _, out, _ = run([*KT, "index", *notes_args([SEED]), "--index", str(idx_seed)], env)
+    say(f"seed index: {seconds:.1f} s; {out.strip()}")
+
+    times, _ = repeat([*KT, "--help"], env, runs)
+    row("kt --help", f"{statistics.median(times):.3f} s", "<= 0.15 s", str(runs), statistics.median(times) <= 0.15)
+
+    ask_seed = [*KT, "ask", Q_SEED, "--json", *notes_args([SEED]), "--index", str(idx_seed)]
+    times, _ = repeat(ask_seed, env, runs)
+    row("cold kt ask --json, bundled notes", f"{statistics.median(times):.3f} s", "<= 0.35 s", str(runs),
+        statistics.median(times) <= 0.35)
+
+    with tempfile.TemporaryDirectory(dir=STATE, prefix="run-") as tmp:
+        scratch = Path(tmp)
+        k8s_notes = notes_args(K8S)
+        if skip_build:
+            say(f"skipping the full build; updating {idx_k8s} (a full build if it does not exist yet)")
+            run([*KT, "index", *k8s_notes, "--index", str(idx_k8s)], env)
+            row("full build, k8s docs + examples", "skipped", "<= 120 s", "-", None)
+        else:
+            say("full build over k8s-docs + k8s-examples (takes minutes)")
+            fresh = scratch / "idx-build"
+            seconds, _, out, err = run([PY, "-c", STAGED_KT, "index", "--rebuild", "--json", *k8s_notes,
+                                        "--index", str(fresh)], env)
+            report = json.loads(out)
+            stages = json.loads(err.rsplit("STAGES ", 1)[1])
+            marks = sorted(stages.items(), key=lambda kv: kv[1])
+            parts = ", ".join(f"{a} {t2 - t1:.1f} s" for (a, t1), (_, t2) in zip(marks, marks[1:], strict=False))
+            say(f"build stages: start-up {marks[0][1]:.1f} s, {parts}; {report['embedded']} texts embedded")
+            row("full build, k8s docs + examples", f"{seconds:.1f} s, {report['chunks'] / seconds:.0f} chunks/s "
+                f"({report['chunks']} chunks, {report['snippets']} snippets)", "<= 120 s", "1", seconds <= 120)
+            shutil.rmtree(idx_k8s, ignore_errors=True)
+            fresh.rename(idx_k8s)
+
+        ask_k8s = [*KT, "ask", Q_K8S, "--json", *k8s_notes, "--index", str(idx_k8s)]
+        times, rss = repeat(ask_k8s, env, runs)
+        kt_ask = statistics.median(times)
+        row("cold kt ask --json, k8s docs + examples", f"{kt_ask:.3f} s", "<= 0.6 s", str(runs), kt_ask <= 0.6)
+        row("peak RSS of a cold kt ask (k8s)", f"{max(rss):.0f} MB", "<= 350 MB", str(runs), max(rss) <= 350)
+
+        st_runs = max(2, runs // 2) if args.quick else runs
+        times, _ = repeat([PY, "-c", ST_ASK, str(idx_k8s), Q_K8S, *map(str, K8S)], env, st_runs)
+        st_ask = statistics.median(times)
+        row("same ask, query via sentence-transformers", f"{st_ask:.2f} s = {st_ask / kt_ask:.1f}x kt ask",
+            ">= 10x kt ask", str(st_runs), st_ask / kt_ask >= 10)
+
+        _, _, out, _ = run([PY, "-c", WARM, str(idx_k8s), json.dumps(WARM_QUESTIONS), *map(str, K8S)], env)
+        warm = sorted(json.loads(out))
+        p50, p90 = statistics.median(warm) * 1000, statistics.quantiles(warm, n=10)[8] * 1000
+        row("warm REPL ask p50 (p90), k8s, snippets", f"{p50:.1f} ms ({p90:.1f} ms)", "p50 <= 15 ms",
+            f"{len(warm)} q", p50 <= 15)
+
+        say("copying the corpora and the k8s index for the edit figures")
+        copies = [scratch / "corpora" / f.name for f in K8S]
+        for src, dst in zip(K8S, copies, strict=True):
+            shutil.copytree(src, dst)
+        idx_edit = scratch / "idx-edit"
+        shutil.copytree(idx_k8s, idx_edit)
+        reindex = [*KT, "index", *notes_args(copies), "--index", str(idx_edit)]
+        run(reindex, env)  # adopt the copy (same content: nothing to embed)
+        page = copies[0] / EDITED_PAGE
+        if not page.exists():
+            page = sorted(copies[0].rglob("*.md"))[0]
+        edits = iter(range(10**6))
+
+        def edit() -> None:
+            with page.open("a") as f:
+                f.write(f"\nBench edit {next(edits)}: a line appended to measure an incremental update.\n")
+
+        times, _ = repeat(reindex, env, runs, before=edit)
+        row("re-index after editing one page", f"{statistics.median(times):.2f} s", "<= 1.5 s", str(runs),
+            statistics.median(times) <= 1.5)
+        times, _ = repeat(reindex, env, runs)
+        row("re-index, nothing changed", f"{statistics.median(times):.3f} s", "<= 0.2 s", str(runs),
+            statistics.median(times) <= 0.2)
+        edit()
+        _, _, _, err = run([PY, "-X", "importtime", "-m", "assistant", "index", *notes_args(copies),
+                            "--index", str(idx_edit)], env)
+        torch = imports_torch(err)
+        row("re-index imports torch / transformers", "yes" if torch else "no", "no", "1", not torch)
+
+    print_table(rows)
+
+
+def print_table(rows: list[tuple[str, str, str, str, bool | None]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"kt bench — {machine()}", title_justify="left")
+    for name in ("figure", "value", "target", "runs", ""):
+        table.add_column(name)
+    for figure, value, target, n, ok in rows:
+        table.add_row(figure, value, target, n, "-" if ok is None else "OK" if ok else "MISS")
+    Console(width=140).print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Unit tests for the parts of an answer: comparisons, follow-ups, placeholders, key points, snippet ranking."""
+
+from __future__ import annotations
+
+from assistant.compare import detect_comparison, expand
+from assistant.core import Assistant
+from assistant.followup import Conversation, is_followup, rewrite
+from assistant.placeholders import fill, find_placeholders
+from assistant.search import query_intent
+
+
+def sides(q: str) -> tuple[str, ...] | None:
+    c = detect_comparison(q)
+    return c.sides if c else None
+
+
+def test_comparison_detection_and_splitting() -> None:
+    assert sides("Flannel vs Calico?") == ("Flannel", "Calico")
+    assert sides("difference between a Deployment and a StatefulSet") == ("Deployment", "StatefulSet")
+    assert sides("What is the difference between PV and PVC?") == ("PV", "PVC")
+    assert sides("PV or PVC?") == ("PV", "PVC")
+    assert sides("compare RWO and RWX") == ("RWO", "RWX")
+    assert sides("kube-proxy versus CoreDNS") == ("kube-proxy", "CoreDNS")
+    assert sides("how do I roll back a deployment") is None
+    assert sides("what is an overlay network") is None
+    assert detect_comparison("Flannel vs Calico: which one is faster?").aspect == "which one is faster"  # type: ignore[union-attr]
+
+
+def test_abbreviations_are_expanded_for_search() -> None:
+    assert expand("PV or PVC?") == "PV (persistent volume) or PVC (persistent volume claim)?"
+    assert expand("compare RWO and RWX") == "compare RWO (ReadWriteOnce) and RWX (ReadWriteMany)"
+
+
+def test_follow_up_rewriting() -> None:
+    conv = Conversation()
+    assert rewrite("Flannel vs Calico?", conv)[0] == "Flannel vs Calico?"
+    conv.add("Flannel vs Calico?", "Flannel vs Calico?", detect_comparison("Flannel vs Calico?"))
+    question, comparison = rewrite("which one is faster?", conv)
+    assert question == "Flannel vs Calico: which one is faster" and comparison and comparison.aspect
+    assert rewrite("show me the yaml", conv) == ("Flannel Calico show me the yaml", None)
+    conv.add("how do I roll back a deployment", "how do I roll back a deployment", None)
+    assert rewrite("and for StatefulSets?", conv)[0] == "how do I roll back a StatefulSets"
+    assert rewrite("what about pods", conv)[0] == "how do I roll back a pods"
+    assert rewrite("what is etcd", conv)[0] == "what is etcd"  # self-contained: left alone
+    assert not is_followup("create a cronjob") and is_followup("show me the yaml")
+
+
+def test_placeholder_detection_and_fill() -> None:
+    code = "kubectl run <podName> --image=<your-image-name> -n $NAMESPACE\nimage: {{ .Values.image }}\n"
+    assert find_placeholders(code) == ["<podName>", "<your-image-name>", "$NAMESPACE", "{{ .Values.image }}"]
+    assert find_placeholders("kubectl logs -f podName containerName") == ["podName", "containerName"]
+    assert find_placeholders("<html>\n<head><title>x</title></head>", "html") == []
+    assert find_placeholders("kubectl get secret SecretName -o yaml    <- view secret") == ["SecretName"]
+    assert find_placeholders("echo ${HOME} and ${MY_VAR}") == ["${HOME}", "${MY_VAR}"]
+    assert fill("kubectl run <podName> -n $NS", {"<podName>": "web", "$NS": ""}) == "kubectl run web -n $NS"
+
+
+def test_query_intent() -> None:
+    assert query_intent("what is a StatefulSet") == "concept"
+    assert query_intent("Flannel vs Calico?") == "concept"
+    assert query_intent("how do I roll back a deployment") == "howto"
+    assert query_intent("persistent volume claim yaml") == "howto"
+
+
+def test_snippets_are_ranked_by_their_own_relevance(seed_assistant: Assistant) -> None:
+    # All these commands sit in one passage; each question must bring its own group first.
+    for question, expected in [
+        ("how do I roll back a deployment", "kubectl rollout undo deploy/nginx"),
+        ("update the image of a deployment", "kubectl set image deploy/nginx"),
+        ("taint a node", "kubectl taint nodes NodeA"),
+        ("expose a pod as a service", "kubectl expose pod redis"),
+    ]:
+        answer = seed_assistant.ask(question)
+        assert expected in answer.snippets[0].snippet.code, (question, answer.snippets[0].snippet.code)
+
+
+def test_irrelevant_snippets_are_not_offered(seed_assistant: Assistant) -> None:
+    answer = seed_assistant.ask("Flannel vs Calico?")
+    assert all(s.snippet.lang != "yaml" for s in answer.snippets)
+
+
+def test_key_points_come_from_the_notes_and_cite_passages(seed_assistant: Assistant) -> None:
+    answer = seed_assistant.ask("what is a DaemonSet good for")
+    assert 1 <= len(answer.key_points) <= 3
+    for point in answer.key_points:
+        assert point.text in answer.passages[point.passage - 1].chunk.text
+    assert any("every node" in p.text for p in answer.key_points)
+
+
+def test_comparison_sides_in_json(seed_assistant: Assistant) -> None:
+    data = seed_assistant.ask("Flannel vs Calico?").to_json()
+    sides = data["comparison"]["sides"]
+    assert [s["term"] for s in sides] == ["Flannel", "Calico"]
+    flannel_text = " ".join(p["text"] for p in sides[0]["points"])
+    assert "overlay" in flannel_text or "encapsulation" in flannel_text or "flannel" in flannel_text.lower()
+    for side in sides:
+        for point in side["points"]:
+            assert point["text"] in side["passages"][point["passage"] - 1]["text"]
+
+
+def test_outdated_commands_are_flagged_in_answers(seed_assistant: Assistant) -> None:
+    data = seed_assistant.ask("export a deployment as yaml").to_json()
+    rules = {w["rule"] for w in data["warnings"]}
+    assert rules, data["snippets"]
+    for w in data["warnings"]:
+        assert w["since"] and w["source"] and w["replacement"]

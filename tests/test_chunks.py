@@ -1,0 +1,114 @@
+"""Chunking facts on the seed notes and on small documents written for each rule."""
+
+from __future__ import annotations
+
+from assistant.chunks import chunk_file, chunk_markdown, clean_markup
+from tests.conftest import SEED
+
+SEED_TEXT = SEED.read_text()
+SEED_LINES = SEED_TEXT.splitlines()
+
+
+def seed_chunks():  # type: ignore[no-untyped-def]
+    return chunk_markdown(SEED_TEXT, "kubernetes-therapy.md")
+
+
+def by_heading(title: str):  # type: ignore[no-untyped-def]
+    return [c for c in seed_chunks() if c.headings and c.headings[-1] == title]
+
+
+def test_heading_path_and_lines() -> None:
+    (chunk,) = [c for c in by_heading("Network Plugins") if "Overlay Networks" in c.text]
+    assert chunk.headings == ("Kubernetes Deep Dives", "Network Plugins")
+    assert chunk.path == "kubernetes-therapy.md"
+    assert SEED_LINES[chunk.start_line - 1].startswith("## Network Plugins")
+
+
+def test_anchor_tags_are_not_part_of_titles() -> None:
+    titles = {c.headings[-1] for c in seed_chunks()}
+    assert "Flow of Actions" in titles and "Kube-Proxy" in titles
+    assert not any("<a" in t for t in titles)
+
+
+def test_comment_lines_in_fences_are_not_headings() -> None:
+    titles = {h for c in seed_chunks() for h in c.headings}
+    assert "General Commands" not in titles
+    (ckad,) = by_heading("CKAD Commands")
+    assert "# General Commands" in ckad.text
+
+
+def test_fences_are_byte_exact() -> None:
+    for chunk in seed_chunks():
+        if "```" in chunk.text:
+            assert chunk.text in SEED_TEXT  # text between the lines is the source, untouched
+    yaml_doc = next(s for c in seed_chunks() for s in c.snippets if "kind: StatefulSet" in s.code)
+    assert yaml_doc.code in SEED_TEXT
+    assert "      accessModes: [ \"ReadWriteOnce\" ]" in yaml_doc.code
+
+
+def test_shell_blocks_split_into_command_groups_under_comments() -> None:
+    (ckad,) = by_heading("CKAD Commands")
+    groups = {s.label: s for s in ckad.snippets}
+    rollback = groups["Rollback Update"]
+    assert rollback.code == "kubectl rollout undo deploy/nginx\nkubectl rollout status deploy/nginx\n"
+    assert rollback.lang == "shell" and rollback.kind == "group"
+    assert SEED_LINES[rollback.start_line - 1] == "kubectl rollout undo deploy/nginx"
+    assert all(len(s.code.splitlines()) <= 12 for s in ckad.snippets)
+
+
+def test_blank_line_continues_the_label() -> None:
+    (ckad,) = by_heading("CKAD Commands")
+    view = next(s for s in ckad.snippets if "get secret SecretName" in s.code)
+    assert view.label == "Secrets"
+
+
+def test_yaml_blocks_split_into_documents() -> None:
+    docs = [s for c in seed_chunks() for s in c.snippets if s.lang == "yaml"]
+    kinds = [next(line for line in d.code.splitlines() if line.startswith("kind:")) for d in docs]
+    assert "kind: PersistentVolumeClaim" in kinds and "kind: StorageClass" in kinds
+    assert all(d.code.count("\nkind:") + d.code.startswith("kind:") <= 1 for d in docs)
+    for d in docs:
+        assert SEED_LINES[d.start_line - 1] == d.code.splitlines()[0]
+
+
+def test_inline_commands_become_snippets_with_their_label() -> None:
+    inline = [s for c in seed_chunks() for s in c.snippets if s.kind == "inline"]
+    run = next(s for s in inline if s.code == "docker run -d -p 80:80 custom-nginx:v1")
+    assert run.label == "Run Container"
+    assert "`docker run -d -p 80:80 custom-nginx:v1`" in SEED_LINES[run.start_line - 1]
+
+
+def test_dockerfile_in_a_bash_fence_stays_whole() -> None:
+    docker = next(s for c in seed_chunks() for s in c.snippets if "pip install fastapi uvicorn" in s.code)
+    assert docker.lang == "dockerfile" and docker.code.startswith("# Use the official Python image")
+
+
+def test_front_matter_title_heads_the_path_and_is_not_body() -> None:
+    text = "---\ntitle: Run a Stateless App\nweight: 10\n---\n\nIntro text.\n\n## Steps\n\nDo it.\n"
+    chunks = chunk_markdown(text, "x.md")
+    assert chunks[0].headings == ("Run a Stateless App",)
+    assert "weight" not in chunks[0].text
+    assert chunks[1].headings == ("Run a Stateless App", "Steps")
+
+
+def test_hugo_shortcodes_are_markup() -> None:
+    text = 'A {{< glossary_tooltip text="Pod" term_id="pod" >}} runs.\n\n{{< note >}}\nCareful.\n{{< /note >}}\n'
+    (chunk,) = chunk_markdown(text, "x.md")
+    assert "A Pod runs." in chunk.text and "{{" not in chunk.text
+    assert clean_markup('## {{% heading "prerequisites" %}}') == "## Before you begin"
+
+
+def test_long_sections_split_at_blocks_never_inside_a_fence() -> None:
+    fence = "```yaml\n" + "".join(f"key{i}: value\n" for i in range(120)) + "```\n"
+    paras = "".join(f"Paragraph {i} " + "word " * 60 + "\n\n" for i in range(10))
+    chunks = chunk_markdown("# Big\n\n" + paras + fence + paras, "big.md")
+    assert len(chunks) > 2
+    assert all(c.headings == ("Big",) for c in chunks)
+    assert sum(fence.strip() in c.text for c in chunks) == 1
+
+
+def test_yaml_files_index_one_snippet_per_document() -> None:
+    text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: b\n"
+    chunks = chunk_file(text, "pods/both.yaml")
+    assert [c.snippets[0].code.splitlines()[1] for c in chunks] == ["kind: Pod", "kind: Service"]
+    assert chunks[1].start_line == 6

@@ -1,0 +1,101 @@
+"""Incremental updates: unchanged files are not re-embedded; edits, additions and deletions are seen."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.core import Assistant
+from assistant.store import IndexStore
+
+
+class CountingEmbedder:
+    """Wraps the real embedder and counts what it is asked to embed."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.model_id, self.dim = inner.model_id, inner.dim
+        self.texts: list[str] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.texts.extend(texts)
+        return self.inner.embed(texts)
+
+
+def make(notes: Path, index: Path, embedder) -> tuple[Assistant, CountingEmbedder]:  # type: ignore[no-untyped-def]
+    counting = CountingEmbedder(embedder)
+    return Assistant(Settings((notes,), index), notice=lambda m: None, embedder=counting), counting
+
+
+def test_edit_re_embeds_only_the_edited_file(tmp_path: Path, notes_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    (notes_dir / "extra.md").write_text("# Extra\n\nIngress controllers route traffic.\n\n## More\n\nText.\n")
+    assistant, counting = make(notes_dir, tmp_path / "index", embedder)
+    first = assistant.update()
+    assert first.added == ["extra.md", "kubernetes-therapy.md"] and first.embedded == len(counting.texts) > 0
+
+    counting.texts.clear()
+    (notes_dir / "extra.md").write_text("# Extra\n\nIngress controllers route HTTP traffic to services.\n\n## More\n\nText.\n")
+    report = assistant.update()
+    assert report.changed == ["extra.md"] and not report.added and not report.removed
+    assert report.embedded == 1 == len(counting.texts)  # only the edited section; "More" is unchanged
+    assert "HTTP traffic" in counting.texts[0]
+
+    counting.texts.clear()
+    report = assistant.update()
+    assert not report.touched and not report.wrote and counting.texts == []
+
+
+def test_touch_without_change_does_not_re_embed(tmp_path: Path, notes_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    assistant, counting = make(notes_dir, tmp_path / "index", embedder)
+    assistant.update()
+    counting.texts.clear()
+    note = notes_dir / "kubernetes-therapy.md"
+    note.write_bytes(note.read_bytes())
+    report = assistant.update()
+    assert not report.touched and counting.texts == []
+
+
+def test_added_and_removed_files(tmp_path: Path, notes_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    assistant, _ = make(notes_dir, tmp_path / "index", embedder)
+    assistant.update()
+    (notes_dir / "sub").mkdir()
+    (notes_dir / "sub" / "helm.txt").write_text("# Helm\n\nRun `helm upgrade --install app ./chart` to deploy.\n")
+    (notes_dir / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n")
+    report = assistant.update()
+    assert report.added == ["pod.yaml", "sub/helm.txt"]
+    answer = assistant.ask("helm upgrade install chart")
+    assert answer.passages[0].chunk.path == "sub/helm.txt"
+    (notes_dir / "sub" / "helm.txt").unlink()
+    report = assistant.update()
+    assert report.removed == ["sub/helm.txt"]
+    assert all(h.chunk.path != "sub/helm.txt" for h in assistant.ask("helm upgrade install chart", k=10).passages)
+
+
+def test_manifest_is_plain_json_with_fingerprints(seed_assistant: Assistant) -> None:
+    store = IndexStore(seed_assistant.settings.index)
+    manifest = json.loads((store.current() / "manifest.json").read_text())
+    assert manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2" and manifest["dim"] == 384
+    assert {"schema", "chunker", "files", "checksums", "built_at"} <= set(manifest)
+    assert len(manifest["files"]["kubernetes-therapy.md"]["sha256"]) == 64
+    assert not list(store.current().rglob("*.pkl")) and not list(store.current().rglob("*.pickle"))
+
+
+def test_changed_chunker_version_means_full_rebuild(tmp_path: Path, notes_dir: Path, embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    assistant, counting = make(notes_dir, tmp_path / "index", embedder)
+    assistant.update()
+    import assistant.store as store_module
+
+    monkeypatch.setattr(store_module, "CHUNKER_VERSION", "test-next")
+    report = assistant.update()
+    assert report.rebuilt and report.added == ["kubernetes-therapy.md"]
+
+
+def test_status_lists_stale_files(tmp_path: Path, notes_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    assistant, _ = make(notes_dir, tmp_path / "index", embedder)
+    assistant.update()
+    (notes_dir / "new.md").write_text("# New\n\nfresh\n")
+    status = assistant.status()
+    assert status["stale"]["added"] == ["new.md"] and status["chunks"] > 10

@@ -1,0 +1,194 @@
+"""`kt watch`: an edit to a note is indexed without asking, editor litter is ignored, a failing update is
+reported and the watch goes on. A deterministic embedder stands in for the model: this tests plumbing."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.config import Settings
+from assistant.core import Assistant
+from assistant.store import UpdateReport
+from assistant.watch import is_note_path, watch_notes
+
+# Every note here has a snippet: an index with no snippets at all cannot be built yet (bm25s refuses an
+# empty corpus), which is the store's concern, not the watcher's.
+POD_NOTE = "# Pods\n\nA pod runs containers.\n\n```bash\nkubectl get pods\n```\n"
+
+
+class BagOfWordsEmbedder:
+    """Hashed bag of words: texts sharing words get similar vectors, always the same ones."""
+
+    model_id = "test/bag-of-words"
+    dim = 384
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                out[row, int(hashlib.blake2b(word.encode(), digest_size=4).hexdigest(), 16) % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1.0, norms)
+
+
+def quiet_assistant(notes: Path, index: Path) -> Assistant:
+    return Assistant(Settings((notes,), index), notice=lambda m: None, embedder=BagOfWordsEmbedder())
+
+
+class Lines:
+    """A thread-safe echo that a test can wait on."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, line: str) -> None:
+        with self._lock:
+            self.lines.append(line)
+
+    def wait_for(self, pattern: str, timeout: float = 10.0, poke: Callable[[int], None] | None = None) -> str:
+        """The first line matching pattern; `poke(n)` is called about every second meanwhile (an edit that
+        lands before the watcher is listening would otherwise be missed)."""
+        deadline, n, next_poke = time.monotonic() + timeout, 0, 0.0
+        while time.monotonic() < deadline:
+            with self._lock:
+                found = next((ln for ln in self.lines if re.search(pattern, ln)), None)
+            if found:
+                return found
+            if poke and time.monotonic() >= next_poke:
+                poke(n)
+                n, next_poke = n + 1, time.monotonic() + 1.0
+            time.sleep(0.05)
+        raise AssertionError(f"no line matching {pattern!r} in {self.lines}")
+
+
+@pytest.fixture
+def watching():  # type: ignore[no-untyped-def]
+    """Start watch_notes in a thread; stop and join it at the end of the test."""
+    started: list[tuple[threading.Thread, threading.Event]] = []
+
+    def start(assistant: object, echo: Lines) -> None:
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=watch_notes,
+            args=(assistant,),
+            kwargs={"debounce_ms": 100, "echo": echo, "stop_event": stop},
+            daemon=True,
+        )
+        thread.start()
+        started.append((thread, stop))
+
+    yield start
+    for thread, stop in started:
+        stop.set()
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "watch_notes did not stop when asked"
+
+
+def test_edited_note_is_indexed_and_answerable(tmp_path: Path, watching) -> None:  # type: ignore[no-untyped-def]
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "pods.md").write_text(POD_NOTE)
+    assistant = quiet_assistant(notes, tmp_path / "index")
+    echo = Lines()
+    watching(assistant, echo)
+    assert echo.wait_for(r"^index up to date: 1 files, \d+ chunks") == echo.lines[0]
+
+    def edit(n: int) -> None:
+        (notes / "pods.md").write_text(
+            f"{POD_NOTE}\n## Zanzibar\n\nThe zanzibar sidecar rotates logs ({n}).\n"
+        )
+
+    line = echo.wait_for(r"updated:", poke=edit)
+    assert re.fullmatch(r"\d\d:\d\d:\d\d updated: 1 changed \(\d+ chunks embedded, \d+\.\d s\)", line)
+
+    answer = assistant.ask("zanzibar sidecar")
+    assert "zanzibar" in answer.passages[0].chunk.text
+
+
+def test_new_and_deleted_notes_are_reported(tmp_path: Path, watching) -> None:  # type: ignore[no-untyped-def]
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text(POD_NOTE)
+    assistant = quiet_assistant(notes, tmp_path / "index")
+    echo = Lines()
+    watching(assistant, echo)
+    echo.wait_for("index up to date")
+    echo.wait_for(r"updated: 1 added", poke=lambda n: (notes / "b.yaml").write_text(f"kind: Pod\n# {n}\n"))
+    echo.wait_for(r"updated: 1 removed", poke=lambda n: (notes / "a.md").unlink(missing_ok=True))
+
+
+class FlakyAssistant:
+    """Fails its second update: the watch must say so and keep going."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folders = [folder]
+        self.calls = 0
+        self.store = self
+
+    def manifest(self) -> dict[str, object]:
+        return {"counts": {"files": 1}}
+
+    def update(self, wait: bool = True) -> UpdateReport:
+        self.calls += 1
+        if self.calls == 2:
+            raise RuntimeError("disk full")
+        return UpdateReport(changed=["a.md"] if self.calls > 1 else [], chunks=3, embedded=2, seconds=0.4)
+
+
+def test_failed_update_is_reported_and_the_watch_goes_on(tmp_path: Path, watching) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "a.md").write_text("x\n")
+    assistant = FlakyAssistant(tmp_path)
+    echo = Lines()
+    watching(assistant, echo)
+    assert echo.wait_for("index up to date") == "index up to date: 1 files, 3 chunks"
+
+    def edit(n: int) -> None:
+        (tmp_path / "a.md").write_text(f"x {n}\n")
+
+    assert echo.wait_for("update failed", poke=edit).endswith("update failed: RuntimeError: disk full")
+    assert echo.wait_for("updated:", poke=edit).endswith("updated: 1 changed (2 chunks embedded, 0.4 s)")
+
+
+def test_editor_litter_does_not_trigger_an_update(tmp_path: Path, watching) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "a.md").write_text("x\n")
+    assistant = FlakyAssistant(tmp_path)
+    echo = Lines()
+    watching(assistant, echo)
+    echo.wait_for("index up to date")
+    time.sleep(0.5)  # let the watcher start listening
+    for name in (".a.md.swp", "a.md~", ".#a.md", "a.png", "4913"):
+        (tmp_path / name).write_text("junk\n")
+    time.sleep(1.0)
+    assert assistant.calls == 1
+    # and the watcher was listening all along: a real edit is noticed
+    echo.wait_for("update failed", poke=lambda n: (tmp_path / "a.md").write_text(f"x {n}\n"))
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("pods.md", True),
+        ("deep/dir/notes.markdown", True),
+        ("deploy.YAML", True),
+        ("todo.txt", True),
+        (".pods.md.swp", False),
+        ("pods.md.swp", False),
+        ("pods.md~", False),
+        (".#pods.md", False),
+        ("#pods.md#", False),
+        ("image.png", False),
+        (".git/notes.md", False),
+        ("node_modules/pkg/readme.md", False),
+        (".obsidian/workspace.md", False),
+    ],
+)
+def test_only_note_files_count_as_changes(path: str, expected: bool) -> None:
+    assert is_note_path(path) is expected
