@@ -14,7 +14,7 @@ from typing import Any
 
 from assistant.model import Chunk, Snippet
 
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 MAX_CHUNK_CHARS = 1500
 MAX_HEADINGS = 2000  # beyond this a file is chunked by size alone (pathological inputs)
 
@@ -31,6 +31,15 @@ DOCKERFILE_WORDS = ("FROM ", "RUN ", "COPY ", "CMD ", "WORKDIR ", "EXPOSE ", "EN
 _SHORTCODE = re.compile(r"\{\{[<%]\s*(/?)\s*([\w.-]+)(.*?)\s*/?[>%]\}\}", re.S)
 _SHORTCODE_ARG = re.compile(r'(\w+)\s*=\s*"([^"]*)"')
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+# Layout HTML (the generated reference pages' option tables); `<podName>`-style slots are not tags.
+_HTML_TAG = re.compile(
+    r"</?(?:table|thead|tbody|tr|td|th|colgroup|col|p|br|div|span|em|strong|b|i|ul|ol|li|pre|sup|sub|a)\b[^>]*>",
+    re.I,
+)
+_ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"', "&#39;": "'"}
+# A usage synopsis (`kubectl top pod [NAME | -l label]`, `kubectl apply [flags]`) describes a command's shape;
+# it is not a command to run.
+_USAGE = re.compile(r"\[(?:flags|options|NAME|TYPE|-)[^\]]*\]|\[[^\]]*\|[^\]]*\]|\$ \w+ \[")
 # Markdown ends lines at \n, \r\n and \r only; str.splitlines() also splits at \f, \v, \x1c-\x1e, \x85, \u2028
 # and \u2029, which would shift every line number after one of them away from markdown-it's token maps.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
@@ -42,6 +51,8 @@ _HEADING_WORDS = {
     "synopsis": "Synopsis",
     "options": "Options",
     "seealso": "See also",
+    "parent_options": "Options inherited from parent commands",
+    "examples": "Examples",
 }
 
 
@@ -64,7 +75,12 @@ def clean_markup(text: str) -> str:
             return f"(example: {args['file']})"
         return ""
 
-    return _SHORTCODE.sub(shortcode, _HTML_COMMENT.sub("", text))
+    text = _SHORTCODE.sub(shortcode, _HTML_COMMENT.sub("", text))
+    if "<" in text or "&" in text:
+        text = _HTML_TAG.sub("", text)
+        for entity, char in _ENTITIES.items():
+            text = text.replace(entity, char)
+    return text
 
 
 @cache
@@ -109,9 +125,12 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
     lines = _LINE.findall(text)
     tokens = _parser().parse(text)
     title = ""
+    generated = False
     if tokens and tokens[0].type == "front_matter":
-        raw_title = _front_matter(tokens[0].content).get("title")
+        meta = _front_matter(tokens[0].content)
+        raw_title = meta.get("title")
         title = clean_markup(str(raw_title)).strip() if raw_title else ""
+        generated = bool(meta.get("auto_generated"))
     base: tuple[str, ...] = (title,) if title else ()
 
     n_headings = sum(1 for t in tokens if t.type == "heading_open" and t.level == 0)
@@ -134,6 +153,10 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
             i += 3
             continue
         section = sections[-1]
+        if tok.type == "html_block" and tok.content.lstrip().startswith("<!--") and \
+                tok.content.rstrip().endswith("-->"):
+            i += 1
+            continue  # an HTML comment is not content
         if tok.level == 0 and tok.map and tok.nesting >= 0 and tok.type != "front_matter":
             section.blocks.append((tok.map[0], tok.map[1]))
         if tok.type in ("fence", "code_block") and tok.map:
@@ -148,11 +171,13 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
 
     chunks: list[Chunk] = []
     for section in sections:
-        chunks.extend(_section_chunks(section, lines, fence_lines, path))
+        chunks.extend(_section_chunks(section, lines, fence_lines, path, generated))
     return chunks
 
 
-def _section_chunks(section: _Section, lines: list[str], fence_lines: set[int], path: str) -> Iterator[Chunk]:
+def _section_chunks(
+    section: _Section, lines: list[str], fence_lines: set[int], path: str, generated: bool
+) -> Iterator[Chunk]:
     """One chunk per section; long sections split at block boundaries (a fence is one block)."""
     if not section.blocks:
         return
@@ -167,15 +192,29 @@ def _section_chunks(section: _Section, lines: list[str], fence_lines: set[int], 
         size += block_size
     for n, piece in enumerate(pieces):
         a, b = piece[0][0], piece[-1][1]
-        body = "".join(
-            line if idx in fence_lines else clean_markup(line) for idx, line in enumerate(lines[a:b], start=a)
-        ).strip("\n")
+        body = _body(lines, a, b, fence_lines, piece)
         if not body.strip():
             continue
         start = section.heading_line if n == 0 and section.heading_line is not None else a
         last = pieces[n + 1][0][0] if n + 1 < len(pieces) else b
         snippets = tuple(s for s in section.snippets if a <= s.start_line - 1 < last)
-        yield Chunk(path, start + 1, b, section.headings, body, snippets)
+        yield Chunk(path, start + 1, b, section.headings, body, snippets, generated)
+
+
+def _body(lines: list[str], a: int, b: int, fence_lines: set[int], blocks: list[tuple[int, int]]) -> str:
+    """Source lines of the blocks, fences byte-exact, markup cleaned elsewhere, no runs of blank lines."""
+    out: list[str] = []
+    for start, end in blocks:
+        if out and out[-1].strip():
+            out.append("\n")
+        for idx in range(start, end):
+            line = lines[idx] if idx in fence_lines else clean_markup(lines[idx])
+            if idx not in fence_lines and not line.strip():
+                if out and not out[-1].strip():
+                    continue
+                line = "\n"
+            out.append(line)
+    return "".join(out).strip("\n")
 
 
 # --- snippets -----------------------------------------------------------------------------------------
@@ -193,14 +232,16 @@ def _normalise_lang(info: str, code: str) -> str:
     else:
         lang = _infer_lang(code)
     body = [ln for ln in code.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if lang == "shell" and body and all(ln.startswith(DOCKERFILE_WORDS) or ln[:1].isspace() for ln in body):
+    if lang == "shell" and body and body[0].startswith("FROM ") and \
+            all(ln.startswith(DOCKERFILE_WORDS) or ln[:1].isspace() for ln in body):
         return "dockerfile"
     return lang
 
 
 def _infer_lang(code: str) -> str:
     stripped = [ln.strip() for ln in code.splitlines() if ln.strip()]
-    if any(ln.lstrip("$ ").split(" ")[0] in ("kubectl", "helm", "kubeadm", "docker") for ln in stripped):
+    if any(ln.lstrip("$ ").split(" ")[0] in ("kubectl", "helm", "kubeadm", "docker", "kind", "minikube")
+           for ln in stripped):
         return "shell"
     if re.search(r"^kind:\s*\w+", code, re.M) and re.search(r"^apiVersion:", code, re.M):
         return "yaml"
@@ -216,6 +257,8 @@ def _fence_snippets(tok: Any, path: str, headings: tuple[str, ...], context: str
     if not code.strip():
         return []
     lang = _normalise_lang(tok.info, code)
+    if lang == "shell" and all(_USAGE.search(ln) for ln in code.splitlines() if ln.strip()):
+        return []  # a usage synopsis: shown in its passage, not offered as a command
     first = tok.map[0] + (2 if tok.type == "fence" else 1)  # 1-based line of the first code line
     label = _label(context, headings)
     if lang == "shell":

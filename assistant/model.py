@@ -40,6 +40,7 @@ class Chunk:
     headings: tuple[str, ...]
     text: str
     snippets: tuple[Snippet, ...] = field(default=())
+    generated: bool = False  # from a generated reference page (auto_generated front matter)
 
     @property
     def embed_text(self) -> str:
@@ -55,6 +56,7 @@ class Chunk:
             "headings": list(self.headings),
             "text": self.text,
             "snippets": [s.to_json() for s in self.snippets],
+            "generated": self.generated,
         }
 
     @classmethod
@@ -66,4 +68,5 @@ class Chunk:
             headings=tuple(data["headings"]),
             text=data["text"],
             snippets=tuple(Snippet.from_json(s) for s in data["snippets"]),
+            generated=data.get("generated", False),
         )

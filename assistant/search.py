@@ -48,6 +48,7 @@ class IndexReader:
         self.chunk_offsets = np.load(gen / "chunk_offsets.npy", allow_pickle=False)
         self.snippet_offsets = np.load(gen / "snippet_offsets.npy", allow_pickle=False)
         self.snippet_chunk = np.load(gen / "snippet_chunk.npy", allow_pickle=False)
+        self.chunk_generated = np.load(gen / "chunk_generated.npy", allow_pickle=False)
         self._chunks_raw = _map(gen / "chunks.jsonl")
         self._snippets_raw = _map(gen / "snippets.jsonl")
 
@@ -85,7 +86,8 @@ class IndexReader:
     def chunk(self, i: int) -> Chunk:
         rec = self._record(self._chunks_raw, self.chunk_offsets, i)
         snippets = tuple(self.snippet(s) for s in rec["snippets"])
-        return Chunk(rec["path"], rec["start_line"], rec["end_line"], tuple(rec["headings"]), rec["text"], snippets)
+        return Chunk(rec["path"], rec["start_line"], rec["end_line"], tuple(rec["headings"]), rec["text"], snippets,
+                     rec.get("generated", False))
 
     def chunks_of(self, path: str) -> list[int]:
         """Indices of all chunks of one file (they are stored together, in file order)."""
@@ -141,6 +143,7 @@ class Weights:
     snippet_dense: float = 1.0
     snippet_lexical: float = 1.0
     snippet_parent: float = 0.8
+    generated: float = 0.8  # multiplier for passages of generated reference pages
 
 
 WEIGHTS = Weights()
@@ -187,14 +190,15 @@ def rank(
         ci = int(reader.snippet_chunk[si])
         best_snippet[ci] = max(best_snippet.get(ci, 0.0), score)
     by_snippet = {ci: r for r, (ci, _) in enumerate(sorted(best_snippet.items(), key=lambda kv: -kv[1]))}
-    passages = sorted(
-        fuse(
-            (chunk_dense, weights.chunk_dense),
-            (chunk_lexical, weights.chunk_lexical),
-            (by_snippet, by_snippet_weight),
-        ).items(),
-        key=lambda kv: -kv[1],
+    fused = fuse(
+        (chunk_dense, weights.chunk_dense),
+        (chunk_lexical, weights.chunk_lexical),
+        (by_snippet, by_snippet_weight),
     )
+    for ci in fused:
+        if reader.chunk_generated[ci]:  # reference pages should not drown out the pages that explain a task
+            fused[ci] *= weights.generated
+    passages = sorted(fused.items(), key=lambda kv: -kv[1])
     passage_rank = {ci: r for r, (ci, _) in enumerate(passages[:CANDIDATES])}
     parent = {}
     if passage_rank and reader.n_snippets:

@@ -36,7 +36,7 @@ from assistant.embed import DIM, MODEL_ID, Embedder
 from assistant.model import Chunk, Snippet
 from assistant.notes import NoteFile, UnreadableNote, read_note, scan, shown
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 GENERATION_FILES = (  # besides manifest.json and the bm25 folders' files
     "chunks.jsonl", "chunk_offsets.npy", "snippets.jsonl", "snippet_offsets.npy", "snippet_chunk.npy",
     "chunks.faiss", "snippets.faiss",
@@ -249,8 +249,13 @@ class IndexStore:
             report.rebuilt = True
             return {}, None
         if not self.compatible(manifest):
-            report.warnings.append("the model or chunker changed; rebuilding the index")
             report.rebuilt = True
+            if (manifest.get("schema"), manifest.get("model"), manifest.get("dim")) == (SCHEMA_VERSION, MODEL_ID, DIM):
+                # Only the chunker changed: every note is chunked anew, but a text embedded before keeps its
+                # vector (same model, same text, same vector).
+                report.warnings.append("the chunker changed; re-chunking all notes")
+                return {}, gen
+            report.warnings.append("the model changed; rebuilding the index")
             return {}, None
         return manifest, gen
 
@@ -361,6 +366,7 @@ class IndexStore:
             ({**s.to_json(), "chunk": ci, "h": _text_hash(snippet_texts[si])} for si, (ci, s) in enumerate(snippets)),
         )
         np.save(tmp / "snippet_chunk.npy", np.array([ci for ci, _ in snippets], dtype=np.int32))
+        np.save(tmp / "chunk_generated.npy", np.array([c.generated for c in chunks], dtype=np.bool_))
         _write_faiss(tmp / "chunks.faiss", cvecs)
         _write_faiss(tmp / "snippets.faiss", svecs)
         lexical.build([chunk_lexical_text(c) for c in chunks], tmp / "bm25_chunks")
@@ -450,7 +456,8 @@ def _load_for_reuse(gen: Path) -> tuple[dict[str, list[Chunk]], dict[str, np.nda
     snippet_records = [json.loads(line) for line in (gen / "snippets.jsonl").open("rb")]
     for rec in records:
         snips = tuple(Snippet.from_json(_snippet_fields(snippet_records[i])) for i in rec["snippets"])
-        chunk = Chunk(rec["path"], rec["start_line"], rec["end_line"], tuple(rec["headings"]), rec["text"], snips)
+        chunk = Chunk(rec["path"], rec["start_line"], rec["end_line"], tuple(rec["headings"]), rec["text"], snips,
+                      rec.get("generated", False))
         by_file.setdefault(rec["path"], []).append(chunk)
     cvecs = read_faiss_vectors(gen / "chunks.faiss")
     svecs = read_faiss_vectors(gen / "snippets.faiss")
