@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
 from assistant.model import Chunk, Snippet
 
-CHUNKER_VERSION = "4"
+CHUNKER_VERSION = "5"
 MAX_CHUNK_CHARS = 1500
 MAX_HEADINGS = 2000  # beyond this a file is chunked by size alone (pathological inputs)
 
@@ -384,6 +384,36 @@ def chunk_yaml(text: str, path: str) -> list[Chunk]:
         Chunk(path, s.start_line, s.end_line, (name,), s.code.rstrip("\n"), (s,))
         for s in snippets
     ]
+
+
+_EXAMPLE_REF = re.compile(r"\(example: ([^)\s]+)\)")
+
+
+def link_examples(chunks: list[Chunk]) -> list[Chunk]:
+    """A docs page that shows an example manifest by reference (`{{% code_sample file="pods/pod.yaml" %}}`)
+    gets that manifest as a snippet of its own, when the examples are among the notes: the page explains
+    what the manifest is for. The copy keeps the manifest's own location; links are made anew each time."""
+    by_suffix: dict[str, list[Snippet]] = {}
+    for chunk in chunks:
+        for s in chunk.snippets:
+            if s.kind == "yaml-file":
+                parts = s.path.split("/")
+                for i in range(len(parts)):
+                    by_suffix.setdefault("/".join(parts[i:]), []).append(s)
+    out = []
+    for chunk in chunks:
+        own = tuple(s for s in chunk.snippets if s.kind != "example")
+        linked = []
+        for ref in _EXAMPLE_REF.findall(chunk.text) if by_suffix else ():
+            for s in by_suffix.get(ref, ()):
+                before = [ln for ln in chunk.text[: chunk.text.find(ref)].splitlines() if ln.strip()]
+                context = before[-1].strip() if before else ""
+                linked.append(replace(s, headings=chunk.headings, kind="example", context=context,
+                                      label=_label(context, chunk.headings) or s.label))
+        if linked or len(own) != len(chunk.snippets):
+            chunk = replace(chunk, snippets=own + tuple(linked))
+        out.append(chunk)
+    return out
 
 
 def chunk_file(text: str, path: str) -> list[Chunk]:

@@ -141,10 +141,18 @@ class Assistant:
         ranked, ranked_snippets = rank(reader, query, qvec)
         passages = [Hit(r + 1, s, reader.chunk(ci), ci) for r, (ci, s) in enumerate(ranked[offset : offset + k])]
         shown = {h.index: h.rank for h in passages}
-        snippets = [
-            SnippetHit(r + 1, s, reader.snippet(si), si, shown.get(int(reader.snippet_chunk[si])))
-            for r, (si, s) in enumerate(ranked_snippets[offset : offset + n_snippets])
-        ]
+        snippets: list[SnippetHit] = []
+        seen: set[tuple[str, int]] = set()
+        for si, score in ranked_snippets:
+            snippet = reader.snippet(si)
+            if (snippet.path, snippet.start_line) in seen:
+                continue  # an example manifest linked from a page is the same manifest as its own file
+            seen.add((snippet.path, snippet.start_line))
+            if len(seen) > offset:
+                owner = shown.get(int(reader.snippet_chunk[si]))
+                snippets.append(SnippetHit(len(snippets) + 1, score, snippet, si, owner))
+            if len(snippets) == n_snippets:
+                break
         return passages, snippets
 
     def section(self, hit: Hit) -> list[Any]:

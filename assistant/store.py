@@ -31,15 +31,15 @@ from typing import Any
 
 import numpy as np
 
-from assistant.chunks import CHUNKER_VERSION, chunk_file
-from assistant.embed import DIM, MODEL_ID, Embedder
+from assistant.chunks import CHUNKER_VERSION, chunk_file, link_examples
+from assistant.embed import DIM, MAX_TOKENS, MODEL_ID, Embedder
 from assistant.model import Chunk, Snippet
 from assistant.notes import NoteFile, UnreadableNote, read_note, scan, shown
 
 SCHEMA_VERSION = 2
 GENERATION_FILES = (  # besides manifest.json and the bm25 folders' files
     "chunks.jsonl", "chunk_offsets.npy", "snippets.jsonl", "snippet_offsets.npy", "snippet_chunk.npy",
-    "chunks.faiss", "snippets.faiss",
+    "chunks.faiss", "snippets.faiss", "chunk_generated.npy",
 )
 Progress = Callable[[str, int, int], None]
 
@@ -172,19 +172,40 @@ class IndexStore:
             missing = [name for name in GENERATION_FILES if name not in checksums]
             if missing:
                 raise IndexCorrupt(f"{gen / 'manifest.json'} does not list {', '.join(missing)}")
-            for name, expected in checksums.items():
-                path = gen / name
-                if not path.exists():
-                    raise IndexCorrupt(f"{path} is missing")
-                if _crc(path) != expected:
-                    raise IndexCorrupt(f"{path} is damaged (checksum mismatch)")
+            self._verify(gen, checksums)
         return manifest
+
+    def _verify(self, gen: Path, checksums: dict[str, str]) -> None:
+        """Check every file's CRC32. Once a generation has verified, its files' stat signatures are kept in
+        `.verified` beside them, and later reads only stat: a truncated or rewritten file changes its size or
+        mtime and is checked (and caught) again. Keeps cold queries fast on large indexes."""
+        signature = {}
+        for name in checksums:
+            try:
+                st = (gen / name).stat()
+            except OSError:
+                raise IndexCorrupt(f"{gen / name} is missing") from None
+            signature[name] = [st.st_size, st.st_mtime_ns]
+        marker = gen / ".verified"
+        try:
+            if json.loads(marker.read_text()) == signature:
+                return
+        except (OSError, ValueError):
+            pass
+        for name, expected in checksums.items():
+            if _crc(gen / name) != expected:
+                raise IndexCorrupt(f"{gen / name} is damaged (checksum mismatch)")
+        try:
+            marker.write_text(json.dumps(signature))
+        except OSError:
+            pass  # a read-only index is verified each time
 
     def compatible(self, manifest: dict[str, Any]) -> bool:
         return (
             manifest.get("schema") == SCHEMA_VERSION
             and manifest.get("model") == MODEL_ID
             and manifest.get("dim") == DIM
+            and manifest.get("max_tokens") == MAX_TOKENS
             and manifest.get("chunker") == CHUNKER_VERSION
         )
 
@@ -250,7 +271,8 @@ class IndexStore:
             return {}, None
         if not self.compatible(manifest):
             report.rebuilt = True
-            if (manifest.get("schema"), manifest.get("model"), manifest.get("dim")) == (SCHEMA_VERSION, MODEL_ID, DIM):
+            vectors_from = (manifest.get(k) for k in ("schema", "model", "dim", "max_tokens"))
+            if tuple(vectors_from) == (SCHEMA_VERSION, MODEL_ID, DIM, MAX_TOKENS):
                 # Only the chunker changed: every note is chunked anew, but a text embedded before keeps its
                 # vector (same model, same text, same vector).
                 report.warnings.append("the chunker changed; re-chunking all notes")
@@ -310,6 +332,7 @@ class IndexStore:
                 chunks.extend(fresh[key])
             else:
                 chunks.extend(old_chunks.get(key, []))
+        chunks = link_examples(chunks)
         snippets = [(ci, s) for ci, c in enumerate(chunks) for s in c.snippets]
         chunk_texts = [c.embed_text for c in chunks]
         snippet_texts = [snippet_embed_text(s) for _, s in snippets]
@@ -320,6 +343,7 @@ class IndexStore:
             "schema": SCHEMA_VERSION,
             "model": MODEL_ID,
             "dim": DIM,
+            "max_tokens": MAX_TOKENS,
             "chunker": CHUNKER_VERSION,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "notes": folders_key,
