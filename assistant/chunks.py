@@ -14,7 +14,7 @@ from typing import Any
 
 from assistant.model import Chunk, Snippet
 
-CHUNKER_VERSION = "5"
+CHUNKER_VERSION = "6"
 MAX_CHUNK_CHARS = 1500
 MAX_HEADINGS = 2000  # beyond this a file is chunked by size alone (pathological inputs)
 
@@ -115,7 +115,7 @@ def _front_matter(content: str) -> dict[str, Any]:
 
     try:
         data = yaml.safe_load(content)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # ValueError: a date that does not exist (`date: 2024-13-45`)
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -29,7 +29,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 
 
 def _err(message: str) -> None:
-    print(f"kt: {message}", file=sys.stderr)
+    from assistant.core import say
+
+    say(message)
 
 
 def _progress() -> Any:
@@ -151,23 +153,28 @@ def status(ctx: typer.Context, as_json: JsonOpt = False, notes: NotesOpt = None,
     if as_json:
         print(json.dumps(info))
         return
-    print(f"notes:   {', '.join(info['notes'])}")
-    print(f"index:   {info['index']}")
+    from assistant.render import sanitize
+
+    def emit(text: str) -> None:  # file names come from the user's notes: neutralise escape sequences
+        print(sanitize(text))
+
+    emit(f"notes:   {', '.join(info['notes'])}")
+    emit(f"index:   {info['index']}")
     if not info["built"]:
-        print("no index yet: run `kt index` (or just ask: it is built on first use)")
+        emit("no index yet: run `kt index` (or just ask: it is built on first use)")
         return
-    print(f"model:   {info['model']} ({info['dim']} dims), chunker v{info['chunker']}")
-    print(f"built:   {info['built_at']}")
-    print(f"content: {info['files']} files, {info['chunks']} chunks, {info['snippets']} snippets")
+    emit(f"model:   {info['model']} ({info['dim']} dims), chunker v{info['chunker']}")
+    emit(f"built:   {info['built_at']}")
+    emit(f"content: {info['files']} files, {info['chunks']} chunks, {info['snippets']} snippets")
     for key, reason in info["skipped"].items():
-        print(f"skipped: {key}: {reason}")
+        emit(f"skipped: {key}: {reason}")
     stale = info["stale"]
     if any(stale.values()):
         for kind, keys in stale.items():
             for key in keys:
-                print(f"stale:   {key} ({kind})")
+                emit(f"stale:   {key} ({kind})")
     else:
-        print("stale:   none, the index is up to date")
+        emit("stale:   none, the index is up to date")
 
 
 @app.command()

@@ -19,8 +19,11 @@ if TYPE_CHECKING:
 Notice = Callable[[str], None]
 
 
-def _stderr(message: str) -> None:
-    print(f"kt: {message}", file=sys.stderr)
+def say(message: str) -> None:
+    """A one-line notice on stderr; file names from notes may hold escape sequences, so they are neutralised."""
+    from assistant.render import sanitize
+
+    print(f"kt: {sanitize(message)}", file=sys.stderr)
 
 
 def stale_files(manifest: dict[str, Any], folders: list[Path]) -> dict[str, list[str]]:
@@ -44,7 +47,7 @@ class Assistant:
     def __init__(
         self,
         settings: Settings,
-        notice: Notice = _stderr,
+        notice: Notice = say,
         progress: Progress | None = None,
         embedder: Embedder | None = None,
     ) -> None:

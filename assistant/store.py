@@ -439,6 +439,8 @@ def _chunk_note(note: NoteFile) -> tuple[list[Chunk], str, str]:
         return chunk_file(text, note.key), digest, ""
     except RecursionError:
         return [], digest, "nested too deeply to parse"
+    except Exception as e:  # a chunker bug on one odd note must cost that note, not the whole index
+        return [], digest, f"could not be parsed ({e.__class__.__name__})"
 
 
 def _chunk_record(c: Chunk) -> dict[str, Any]:

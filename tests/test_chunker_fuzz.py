@@ -4,7 +4,8 @@ fenced code block reaches the index byte-exact (in a passage, and as snippets wh
 Documents are assembled from pieces whose Markdown meaning is unambiguous (blocks separated by blank lines,
 prose lines starting with a letter), so the generator knows, independently of the chunker, which text a reader
 sees: what is legitimately dropped is heading lines (they become `Chunk.headings`), front matter (its title
-becomes the first heading), HTML comments, Hugo shortcodes without a text and link reference definitions.
+becomes the first heading), HTML comments and tags, Hugo shortcodes without a text and link reference
+definitions; entities are decoded (`&gt;` is shown as `>`). Code is never cleaned.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ FUZZ = settings(
 
 # Characters that are ordinary text to Markdown but not to str.splitlines(): they must not cut a line in two.
 ODD = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
-WORD_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789éüß日本кд_-*`#.,:;!?()[]<>/\\%&=+|~'\"\t"
+WORD_CHARS = (
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" "éüß日本кд_-*`#.,:;!?()[]<>/\\%=+|~'\"\t"
+)
 LANGS = ["bash", "sh", "shell", "console", "zsh", "Bash", "{.bash}", "yaml", "yml", "YAML", "python", "json",
          "go", "text", "dockerfile", "rust", "k8s-manifest"]  # fmt: skip
 SHELL = {"bash", "sh", "shell", "console", "zsh"}
@@ -57,18 +60,20 @@ class Doc:
         return self.eol.join(self.lines) + self.eol
 
 
+# Words never form markup by accident: shortcodes, comments, HTML tags and entities are cleaned away.
 words = st.text(st.sampled_from(WORD_CHARS + ODD), min_size=1, max_size=10).filter(
-    lambda w: not any(m in w for m in ("{{", "}}", "<!--", "-->", "--", "[", "]:"))
+    lambda w: not any(m in w for m in ("{{", "}}", "<!--", "-->", "--", "]:"))
+    and not re.search(r"</?[A-Za-z]", w)
 )
 plain_words = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789"), min_size=1, max_size=10)
 letters = st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZéЖ")
 
 
 @st.composite
-def prose_line(draw: st.DrawFn, max_words: int = 12) -> tuple[str, list[str]]:
+def prose_line(draw: st.DrawFn) -> tuple[str, list[str]]:
     """(line, visible fragments): starts with a letter so that it can only be paragraph text."""
     first = draw(letters) + draw(st.text(st.sampled_from("abcdefghij"), max_size=5))
-    rest = draw(st.lists(words, max_size=max_words))
+    rest = draw(st.lists(words, max_size=12))
     visible = [first, *rest]
     inline = draw(st.sampled_from(["", "", "", "comment", "tooltip", "note"]))
     at = draw(st.integers(0, len(rest)))
@@ -144,12 +149,13 @@ def _closes(line: str, char: str, length: int) -> bool:
 
 
 code_line = st.one_of(
-    st.text(st.sampled_from(WORD_CHARS + ODD + " {}$"), max_size=30),
+    st.text(st.sampled_from(WORD_CHARS + ODD + " {}$&"), max_size=30),
     st.sampled_from([
         "", "# a comment", "#!/bin/bash", "## not a heading", "kubectl get pods -A", "k get svc", "---",
-        "--- # doc", "apiVersion: v1", "kind: Pod", "metadata:", "  name: web", "FROM alpine:3", "RUN apk add x",
+        "--- # doc", "apiVersion: v1", "kind: Pod", "metadata:", "  name: web", "FROM alpine:3", "RUN make",
         "<!-- not a comment in code -->", '{{< glossary_tooltip text="x" term_id="x" >}}', "```", "~~~",
         "    indented", "\tkubectl apply -f x.yaml", "echo 'a  b'  ", "[ref]: http://example.com",
+        "make && echo &lt;done&gt; <b>bold</b>",
     ]),
 )  # fmt: skip
 
@@ -170,8 +176,10 @@ comment = st.one_of(
     st.lists(plain_words, max_size=4).map(lambda ws: [f"<!-- {' '.join(ws)} -->"]),
     st.lists(plain_words, max_size=4).map(lambda ws: ["<!--", *ws, "-->"]),
 )
-shortcode = st.sampled_from([["{{< note >}}"], ["{{< /note >}}"], ["{{% heading \"prerequisites\" %}}"],
-                             ['{{< codenew file="pods/pod.yaml" >}}'], ["{{< tabs name=\"x\" >}}"]])  # fmt: skip
+shortcode = st.sampled_from([
+    ["{{< note >}}"], ["{{< /note >}}"], ['{{% heading "prerequisites" %}}'], ['{{< tabs name="x" >}}'],
+    ['{{< codenew file="pods/pod.yaml" >}}'],
+])  # fmt: skip
 markup = st.one_of(st.just(["***"]), st.just(["___"]), st.just(["[ref]: http://example.com/x"]))
 
 
@@ -264,9 +272,11 @@ def test_fenced_code_is_kept_byte_exact(doc: Doc) -> None:
 MARKDOWNISH = "#`~-*_>[]()!<>{}%/|=+:. \t\n\r\\\"'0123456789abcxyzé日" + ODD + "\x00"
 fragments = st.one_of(
     st.text(st.sampled_from(MARKDOWNISH), max_size=40),
-    st.sampled_from(["```", "~~~~", "```bash", "```yaml", "---", "---\n", "# ", "####### x", "<!--", "-->",
-                     "{{<", ">}}", "{{% heading \"x\" %}}", "    ", "> > > >", "- - -", "1. ", "\n\n", "|---|",
-                     "\r\n", "\ufeff", "[x]: y", "<div>", "</div>", "title: [", "- [ ] task"]),  # fmt: skip
+    st.sampled_from([
+        "```", "~~~~", "```bash", "```yaml", "---", "---\n", "# ", "####### x", "<!--", "-->", "{{<", ">}}",
+        '{{% heading "x" %}}', "    ", "> > > >", "- - -", "1. ", "\n\n", "|---|", "\r\n", "\ufeff", "[x]: y",
+        "<div>", "</div>", "title: [", "- [ ] task", "&amp;", "&#",
+    ]),  # fmt: skip
 )
 
 
@@ -289,3 +299,21 @@ def test_documents_cut_anywhere_never_raise(docs: list[Doc], data: st.DataObject
     a = data.draw(st.integers(0, len(text)))
     b = data.draw(st.integers(a, len(text)))
     chunk_markdown(text[:a] + text[b:], "note.md")
+
+
+yaml_values = st.sampled_from([
+    "2024-13-45", "2024-02-30", "2001-12-14t21:59:43.10-25:00", "!!timestamp 2024-99-99", "[", "{a: [}",
+    "[[[[[[[[", "!!binary zz", "&a [*a]", "*undefined", "!!python/object:os.system x", "'unterminated",
+    '"\\x"', "? [a]: b", "1e400", "!!int 0x", "null", "~", "yes", "[a, b]", "{a: 1}", "Plain title", "- a",
+    "|\n  block", "\t",
+])  # fmt: skip
+front_keys = st.sampled_from(["title", "date", "weight", "tags", "auto_generated", ""])
+
+
+@settings(FUZZ, max_examples=200)
+@given(st.lists(st.tuples(front_keys, yaml_values), max_size=5))
+def test_any_front_matter_never_raises(pairs: list[tuple[str, str]]) -> None:
+    """Front matter is YAML a user wrote: broken YAML, impossible dates, odd types are ignored, not fatal."""
+    front = "\n".join(f"{key}: {value}" if key else value for key, value in pairs)
+    chunks = chunk_markdown(f"---\n{front}\n---\n\n# Heading\n\nBody text.\n", "note.md")
+    assert any("Body text." in c.text for c in chunks)
