@@ -160,6 +160,9 @@ def status(ctx: typer.Context, as_json: JsonOpt = False, notes: NotesOpt = None,
 
     emit(f"notes:   {', '.join(info['notes'])}")
     emit(f"index:   {info['index']}")
+    if info.get("problem"):
+        emit(f"problem: {info['problem']}: `kt index` (or the next question) rebuilds it")
+        return
     if not info["built"]:
         emit("no index yet: run `kt index` (or just ask: it is built on first use)")
         return

@@ -11,7 +11,7 @@ from assistant.answer import Answer
 from assistant.config import Settings
 from assistant.embed import Embedder
 from assistant.search import Hit, IndexReader, SnippetHit, rank
-from assistant.store import IndexBusy, IndexCorrupt, IndexMissing, IndexStore, Progress, UpdateReport
+from assistant.store import IndexBusy, IndexCorrupt, IndexError_, IndexMissing, IndexStore, Progress, UpdateReport
 
 if TYPE_CHECKING:
     from assistant.followup import Conversation
@@ -133,9 +133,18 @@ class Assistant:
         """Answer one question. With a conversation, follow-ups ("which one is faster?") use what came before."""
         from assistant.compose import compose_answer
 
-        reader = self.reader()
-        return compose_answer(self, reader, question, k=k, n_snippets=n_snippets or k, offset=offset,
-                              conversation=conversation)
+        for attempt in (1, 2):
+            reader = self.reader()
+            try:
+                return compose_answer(self, reader, question, k=k, n_snippets=n_snippets or k, offset=offset,
+                                      conversation=conversation)
+            except IndexCorrupt as e:  # damaged (or removed) while this process held it open
+                if attempt == 2:
+                    raise
+                self.notice(f"{e}: rebuilding the index")
+                self._reader = None
+                self.update(force=True)
+        raise AssertionError("unreachable")
 
     def retrieve(
         self, reader: IndexReader, query: str, k: int, n_snippets: int, offset: int = 0
@@ -170,8 +179,10 @@ class Assistant:
     def status(self) -> dict[str, Any]:
         try:
             manifest = self.store.manifest()
-        except IndexMissing:
-            return {"notes": [str(f) for f in self.folders], "index": str(self.settings.index), "built": False}
+        except IndexError_ as e:
+            problem = "" if isinstance(e, IndexMissing) else str(e)
+            return {"notes": [str(f) for f in self.folders], "index": str(self.settings.index), "built": False,
+                    "problem": problem}
         stale = stale_files(manifest, self.folders)
         return {
             "notes": [str(f) for f in self.folders],

@@ -10,11 +10,13 @@ import mmap
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from assistant.lexical import LexicalIndex
 from assistant.model import Chunk, Snippet
+from assistant.store import IndexCorrupt
 
 RRF_K = 60
 CANDIDATES = 60
@@ -44,6 +46,12 @@ class IndexReader:
     """Read-only view of one index generation; records are parsed only when asked for."""
 
     def __init__(self, gen: Path) -> None:
+        try:
+            self._open(gen)
+        except (OSError, ValueError) as e:
+            raise IndexCorrupt(f"{gen} is unreadable ({e.__class__.__name__}: {e})") from None
+
+    def _open(self, gen: Path) -> None:
         self.gen = gen
         self.chunk_offsets = np.load(gen / "chunk_offsets.npy", allow_pickle=False)
         self.snippet_offsets = np.load(gen / "snippet_offsets.npy", allow_pickle=False)
@@ -62,22 +70,25 @@ class IndexReader:
 
     @cached_property
     def chunk_faiss(self):  # type: ignore[no-untyped-def]
-        return _read_faiss(self.gen / "chunks.faiss")
+        return _guarded(_read_faiss, self.gen / "chunks.faiss")
 
     @cached_property
     def snippet_faiss(self):  # type: ignore[no-untyped-def]
-        return _read_faiss(self.gen / "snippets.faiss")
+        return _guarded(_read_faiss, self.gen / "snippets.faiss")
 
     @cached_property
     def chunk_bm25(self) -> LexicalIndex:
-        return LexicalIndex(self.gen / "bm25_chunks")
+        return _guarded(LexicalIndex, self.gen / "bm25_chunks")
 
     @cached_property
     def snippet_bm25(self) -> LexicalIndex:
-        return LexicalIndex(self.gen / "bm25_snippets")
+        return _guarded(LexicalIndex, self.gen / "bm25_snippets")
 
     def _record(self, raw: bytes | mmap.mmap, offsets: np.ndarray, i: int) -> dict:  # type: ignore[type-arg]
-        return json.loads(raw[int(offsets[i]) : int(offsets[i + 1])])
+        try:
+            return json.loads(raw[int(offsets[i]) : int(offsets[i + 1])])
+        except (ValueError, IndexError) as e:
+            raise IndexCorrupt(f"{self.gen}: record {i} is unreadable ({e.__class__.__name__})") from None
 
     def snippet(self, i: int) -> Snippet:
         rec = self._record(self._snippets_raw, self.snippet_offsets, i)
@@ -93,6 +104,14 @@ class IndexReader:
         """Indices of all chunks of one file (they are stored together, in file order)."""
         return [i for i in range(self.n_chunks) if self._record(self._chunks_raw, self.chunk_offsets, i)["path"]
                 == path]
+
+
+def _guarded(load: Any, path: Path) -> Any:
+    """Load one index file; a file damaged or removed after the checksum check reads as a corrupt index."""
+    try:
+        return load(path)
+    except (OSError, RuntimeError, ValueError, KeyError) as e:
+        raise IndexCorrupt(f"{path} is unreadable ({e.__class__.__name__})") from None
 
 
 def _map(path: Path) -> bytes | mmap.mmap:
