@@ -1,6 +1,7 @@
 """Hybrid retrieval: dense (FAISS) and BM25 fused by reciprocal rank, for passages and for snippets.
 
-The query path imports numpy, faiss, onnxruntime and tokenizers only — never torch.
+The query path imports numpy, onnxruntime and tokenizers only — never torch (nor faiss: the flat FAISS files
+are memory-mapped and searched exactly, as IndexFlatIP would).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from assistant.lexical import LexicalIndex
 from assistant.model import Chunk, Snippet
-from assistant.store import IndexCorrupt
+from assistant.store import IndexCorrupt, read_faiss_vectors
 
 RRF_K = 60
 CANDIDATES = 60
@@ -69,12 +70,12 @@ class IndexReader:
         return len(self.snippet_offsets) - 1
 
     @cached_property
-    def chunk_faiss(self):  # type: ignore[no-untyped-def]
-        return _guarded(_read_faiss, self.gen / "chunks.faiss")
+    def chunk_vectors(self) -> np.ndarray:
+        return _guarded(read_faiss_vectors, self.gen / "chunks.faiss")
 
     @cached_property
-    def snippet_faiss(self):  # type: ignore[no-untyped-def]
-        return _guarded(_read_faiss, self.gen / "snippets.faiss")
+    def snippet_vectors(self) -> np.ndarray:
+        return _guarded(read_faiss_vectors, self.gen / "snippets.faiss")
 
     @cached_property
     def chunk_bm25(self) -> LexicalIndex:
@@ -121,17 +122,15 @@ def _map(path: Path) -> bytes | mmap.mmap:
         return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def _read_faiss(path: Path):  # type: ignore[no-untyped-def]
-    import faiss
-
-    return faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
-
-
-def _dense_ranks(index, qvec: np.ndarray, n: int) -> dict[int, int]:  # type: ignore[no-untyped-def]
-    if index.ntotal == 0:
-        return {}
-    _, ids = index.search(qvec.reshape(1, -1).astype(np.float32), min(n, index.ntotal))
-    return {int(i): r for r, i in enumerate(ids[0]) if i >= 0}
+def _dense(vectors: np.ndarray, qvec: np.ndarray, n: int) -> tuple[dict[int, int], np.ndarray]:
+    """Exact inner-product search over the flat index (what IndexFlatIP does): (ranks of the top n, all sims)."""
+    if not len(vectors):
+        return {}, np.zeros(0, np.float32)
+    sims = np.asarray(vectors @ qvec.astype(np.float32))
+    n = min(n, len(sims))
+    top = np.argpartition(-sims, n - 1)[:n]
+    top = top[np.argsort(-sims[top], kind="stable")]
+    return {int(i): r for r, i in enumerate(top)}, sims
 
 
 def _lexical_ranks(scores: np.ndarray, n: int) -> dict[int, int]:
@@ -196,13 +195,13 @@ def rank(
     by_snippet_weight = {"concept": 0.0, "howto": weights.chunk_by_snippet}.get(
         query_intent(query), weights.chunk_by_snippet / 2
     )
-    chunk_dense = _dense_ranks(reader.chunk_faiss, qvec, CANDIDATES)
+    chunk_dense, _ = _dense(reader.chunk_vectors, qvec, CANDIDATES)
     chunk_lexical = _lexical_ranks(reader.chunk_bm25.scores(query), CANDIDATES)
     if reader.n_snippets:
-        snippet_dense = _dense_ranks(reader.snippet_faiss, qvec, CANDIDATES)
+        snippet_dense, snippet_sims = _dense(reader.snippet_vectors, qvec, CANDIDATES)
         snippet_lexical = _lexical_ranks(reader.snippet_bm25.scores(query), CANDIDATES)
     else:
-        snippet_dense, snippet_lexical = {}, {}
+        snippet_dense, snippet_lexical, snippet_sims = {}, {}, np.zeros(0, np.float32)
     own = fuse((snippet_dense, weights.snippet_dense), (snippet_lexical, weights.snippet_lexical))
     best_snippet: dict[int, float] = {}
     for si, score in own.items():
@@ -231,20 +230,16 @@ def rank(
         ).items(),
         key=lambda kv: -kv[1],
     )
-    return passages, relevant_snippets(reader, qvec, snippets[:SNIPPET_POOL], snippet_lexical)
+    return passages, relevant_snippets(snippets[:SNIPPET_POOL], snippet_sims, snippet_lexical)
 
 
 def relevant_snippets(
-    reader: IndexReader, qvec: np.ndarray, ranked: list[tuple[int, float]], lexical: dict[int, int]
+    ranked: list[tuple[int, float]], sims: np.ndarray, lexical: dict[int, int]
 ) -> list[tuple[int, float]]:
     """Drop snippets that only ride on their passage: a command or manifest is offered when it is itself
     about the question (close in meaning, or sharing its words and reasonably close)."""
-    if not ranked:
-        return []
-    ids = np.array([si for si, _ in ranked], dtype=np.int64)
-    sims = reader.snippet_faiss.reconstruct_batch(ids) @ qvec.astype(np.float32)
     return [
         (si, score)
-        for (si, score), sim in zip(ranked, sims, strict=True)
-        if sim >= MIN_SIM or (si in lexical and sim >= MIN_SIM_LEXICAL)
+        for si, score in ranked
+        if sims[si] >= MIN_SIM or (si in lexical and sims[si] >= MIN_SIM_LEXICAL)
     ]

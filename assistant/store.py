@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import time
 import zlib
 from collections.abc import Callable
@@ -468,10 +469,26 @@ def _write_faiss(path: Path, vecs: np.ndarray) -> None:
     faiss.write_index(index, str(path))
 
 
+_FLAT_HEADER = struct.Struct("<4siqqq?iq")  # faiss IndexFlat: fourcc, d, ntotal, 2 dummies, trained, metric, n
+
+
 def read_faiss_vectors(path: Path) -> np.ndarray:
+    """The vectors of a FAISS IndexFlatIP file, memory-mapped, without importing faiss (~60 ms of a cold
+    query). The header is checked field by field; any other layout is read by faiss itself."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(_FLAT_HEADER.size)
+    if len(head) == _FLAT_HEADER.size:
+        magic, d, ntotal, _, _, _, metric, n = _FLAT_HEADER.unpack(head)
+        if magic == b"IxFI" and d == DIM and metric == 0 and n == ntotal * d and size == len(head) + 4 * n:
+            if ntotal == 0:
+                return np.zeros((0, DIM), np.float32)
+            return np.memmap(path, dtype="<f4", mode="r", offset=len(head), shape=(ntotal, d))
     import faiss
 
     index = faiss.read_index(str(path))
+    if index.d != DIM:
+        raise ValueError(f"{path}: {index.d} dimensions, expected {DIM}")
     return index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, DIM), np.float32)
 
 
