@@ -11,7 +11,15 @@ from assistant.answer import Answer
 from assistant.config import Settings
 from assistant.embed import Embedder
 from assistant.search import Hit, IndexReader, SnippetHit, rank
-from assistant.store import IndexBusy, IndexCorrupt, IndexError_, IndexMissing, IndexStore, Progress, UpdateReport
+from assistant.store import (
+    IndexBusy,
+    IndexCorrupt,
+    IndexError_,
+    IndexMissing,
+    IndexStore,
+    Progress,
+    UpdateReport,
+)
 
 if TYPE_CHECKING:
     from assistant.followup import Conversation

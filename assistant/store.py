@@ -32,10 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from assistant.chunks import CHUNKER_VERSION, chunk_file, link_examples
+from assistant.chunks import CHUNKER_VERSION, chunk_file
 from assistant.embed import DIM, MAX_TOKENS, MODEL_ID, Embedder
 from assistant.model import Chunk, Snippet
 from assistant.notes import NoteFile, UnreadableNote, read_note, scan, shown
+from assistant.snippets import link_examples
 
 SCHEMA_VERSION = 2
 GENERATION_FILES = (  # besides manifest.json and the bm25 folders' files

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.chunks import chunk_file, chunk_markdown, clean_markup
+from assistant.chunks import chunk_file, chunk_markdown
+from assistant.markup import clean_markup
 from tests.conftest import SEED
 
 SEED_TEXT = SEED.read_text()
