@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/python -m compileall -q assistant  # bytecode up front: a cold `kt ask` should not compile
 	touch $(STAMP)
 
 run: $(STAMP)  ## open the REPL on the bundled notes (builds the index on first use)

@@ -7,10 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.answer import Answer
 from assistant.config import Settings
-from assistant.embed import Embedder
-from assistant.search import Hit, IndexReader, SnippetHit, rank
 from assistant.store import (
     IndexBusy,
     IndexCorrupt,
@@ -22,7 +19,10 @@ from assistant.store import (
 )
 
 if TYPE_CHECKING:
+    from assistant.answer import Answer
+    from assistant.embed import Embedder
     from assistant.followup import Conversation
+    from assistant.search import Hit, IndexReader, SnippetHit
 
 Notice = Callable[[str], None]
 
@@ -105,6 +105,8 @@ class Assistant:
         except IndexCorrupt as e:
             self.notice(f"{e}: rebuilding the index")
             self.update(force=True)
+        from assistant.search import IndexReader
+
         self._reader = IndexReader(self.store.current())
         return self._reader
 
@@ -157,6 +159,8 @@ class Assistant:
     def retrieve(
         self, reader: IndexReader, query: str, k: int, n_snippets: int, offset: int = 0
     ) -> tuple[list[Hit], list[SnippetHit]]:
+        from assistant.search import Hit, SnippetHit, rank
+
         qvec = self.embedder().embed([query])[0]
         ranked, ranked_snippets = rank(reader, query, qvec)
         passages = [Hit(r + 1, s, reader.chunk(ci), ci) for r, (ci, s) in enumerate(ranked[offset : offset + k])]

@@ -14,9 +14,11 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
@@ -63,6 +65,8 @@ class SentenceTransformerEmbedder:
         self.model.max_seq_length = MAX_TOKENS
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
         vecs = self.model.encode(texts, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True)
         return np.asarray(vecs, dtype=np.float32).reshape(len(texts), DIM)
 
@@ -142,6 +146,8 @@ class OnnxEmbedder:
         self.tokenizer.no_padding()
 
     def _run(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
         encs = self.tokenizer.encode_batch(texts)
         width = max(len(e.ids) for e in encs)
         ids = np.zeros((len(encs), width), dtype=np.int64)
@@ -157,6 +163,8 @@ class OnnxEmbedder:
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         if not texts:
             return out

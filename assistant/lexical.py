@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
+@lru_cache(maxsize=1 << 18)
 def _stem(token: str) -> str:
     """A light plural fold (pods → pod, policies → policy) so singular and plural queries meet."""
     if len(token) > 4 and token.endswith("ies"):

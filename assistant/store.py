@@ -28,9 +28,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from assistant.chunks import CHUNKER_VERSION, chunk_file
 from assistant.embed import DIM, MAX_TOKENS, MODEL_ID, Embedder
@@ -43,6 +41,9 @@ GENERATION_FILES = (  # besides manifest.json and the bm25 folders' files
     "chunks.jsonl", "chunk_offsets.npy", "snippets.jsonl", "snippet_offsets.npy", "snippet_chunk.npy",
     "chunks.faiss", "snippets.faiss", "chunk_generated.npy",
 )
+if TYPE_CHECKING:
+    import numpy as np
+
 Progress = Callable[[str, int, int], None]
 
 
@@ -370,6 +371,8 @@ class IndexStore:
         cvecs: np.ndarray,
         svecs: np.ndarray,
     ) -> None:
+        import numpy as np
+
         from assistant import lexical
 
         name = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
@@ -452,6 +455,8 @@ def _chunk_record(c: Chunk) -> dict[str, Any]:
 
 
 def _write_jsonl(path: Path, offsets_path: Path, records: Any) -> None:
+    import numpy as np
+
     offsets = [0]
     with path.open("wb") as f:
         for rec in records:
@@ -463,6 +468,7 @@ def _write_jsonl(path: Path, offsets_path: Path, records: Any) -> None:
 
 def _write_faiss(path: Path, vecs: np.ndarray) -> None:
     import faiss
+    import numpy as np
 
     index = faiss.IndexFlatIP(DIM)
     if len(vecs):
@@ -476,6 +482,8 @@ _FLAT_HEADER = struct.Struct("<4siqqq?iq")  # faiss IndexFlat: fourcc, d, ntotal
 def read_faiss_vectors(path: Path) -> np.ndarray:
     """The vectors of a FAISS IndexFlatIP file, memory-mapped, without importing faiss (~60 ms of a cold
     query). The header is checked field by field; any other layout is read by faiss itself."""
+    import numpy as np
+
     size = path.stat().st_size
     with path.open("rb") as f:
         head = f.read(_FLAT_HEADER.size)
@@ -523,6 +531,8 @@ def _reuse_or_embed(
     what: str,
 ) -> np.ndarray:
     """Vectors for texts: reused when the same text was embedded before, each new distinct text embedded once."""
+    import numpy as np
+
     hashes = [_text_hash(t) for t in texts]
     todo: dict[str, str] = {}
     for h, t in zip(hashes, texts, strict=True):
