@@ -159,20 +159,22 @@ class Assistant:
     def retrieve(
         self, reader: IndexReader, query: str, k: int, n_snippets: int, offset: int = 0
     ) -> tuple[list[Hit], list[SnippetHit]]:
-        from assistant.search import Hit, SnippetHit, rank
+        from assistant.search import Hit, SnippetHit, diversify, rank
 
         qvec = self.embedder().embed([query])[0]
         ranked, ranked_snippets = rank(reader, query, qvec)
         passages = [Hit(r + 1, s, reader.chunk(ci), ci) for r, (ci, s) in enumerate(ranked[offset : offset + k])]
         shown = {h.index: h.rank for h in passages}
         snippets: list[SnippetHit] = []
-        seen: set[tuple[str, int]] = set()
-        for si, score in ranked_snippets:
+        seen: set[object] = set()
+        distinct = 0
+        for si, score in diversify(ranked_snippets, reader):
             snippet = reader.snippet(si)
-            if (snippet.path, snippet.start_line) in seen:
-                continue  # an example manifest linked from a page is the same manifest as its own file
-            seen.add((snippet.path, snippet.start_line))
-            if len(seen) > offset:
+            if (snippet.path, snippet.start_line) in seen or snippet.code.strip() in seen:
+                continue  # the same manifest linked from a page, or the same command written twice
+            seen.update(((snippet.path, snippet.start_line), snippet.code.strip()))
+            distinct += 1
+            if distinct > offset:
                 owner = shown.get(int(reader.snippet_chunk[si]))
                 snippets.append(SnippetHit(len(snippets) + 1, score, snippet, si, owner))
             if len(snippets) == n_snippets:

@@ -8,63 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from assistant.commands import kubectl_commands, signature
 
 if TYPE_CHECKING:
     from assistant.answer import Answer
     from assistant.core import Assistant
 
-SECOND_WORD_VERBS = {
-    "create", "get", "describe", "delete", "edit", "expose", "rollout", "set", "top", "label", "annotate", "scale",
-    "autoscale", "config", "explain", "apply", "patch", "port-forward", "cordon", "drain", "taint",
-}  # fmt: skip
-ALIASES = {
-    "po": "pod", "deploy": "deployment", "svc": "service", "cm": "configmap", "ns": "namespace",
-    "sa": "serviceaccount", "pv": "persistentvolume", "pvc": "persistentvolumeclaim", "cj": "cronjob",
-    "rs": "replicaset", "ds": "daemonset", "sts": "statefulset", "netpol": "networkpolicy", "ing": "ingress",
-    "hpa": "horizontalpodautoscaler", "quota": "resourcequota", "no": "node",
-}  # fmt: skip
 MAX_SHELL_LINES = 12
-
-
-def _fold(word: str) -> str:
-    word = word.lower().split("/")[0].split(".")[0]
-    word = ALIASES.get(word, word)
-    if word.endswith("ies") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith("ses") and len(word) > 4:
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith("ss") and len(word) > 2:
-        word = word[:-1]
-    return ALIASES.get(word, word)
-
-
-def signature(command: str) -> tuple[str, ...] | None:
-    """('create', 'deployment') for `kubectl create deploy x …`; None when it is not a kubectl command."""
-    try:
-        words = shlex.split(command, comments=False)
-    except ValueError:
-        words = command.split()
-    if not words or words[0] not in ("kubectl", "k"):
-        return None
-    rest = [w for w in words[1:] if not w.startswith("-")]
-    if not rest:
-        return None
-    verb = rest[0]
-    if verb in SECOND_WORD_VERBS and len(rest) > 1:
-        return verb, _fold(rest[1])
-    return (verb,)
-
-
-def kubectl_commands(code: str) -> list[str]:
-    lines = []
-    for line in code.splitlines():
-        line = re.sub(r"^\s*(?:\$|#|>)\s+", "", line.strip()) if line.strip().startswith(("$ ", "> ")) else line.strip()
-        if re.match(r"^(kubectl|k)\s", line):
-            lines.append(line)
-    return lines
 
 
 def is_focused(snippet: dict[str, Any]) -> bool:

@@ -10,11 +10,13 @@ import json
 import mmap
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from assistant.commands import IMPLIED_RESOURCE, KINDS, wanted
 from assistant.lexical import LexicalIndex
 from assistant.model import Chunk, Snippet
 from assistant.store import IndexCorrupt, read_faiss_vectors
@@ -76,6 +78,29 @@ class IndexReader:
     @cached_property
     def snippet_vectors(self) -> np.ndarray:
         return _guarded(read_faiss_vectors, self.gen / "snippets.faiss")
+
+    @cached_property
+    def command_index(self) -> tuple[dict[str, list[tuple[int, str]]], dict[str, list[int]]]:
+        """kubectl verb → [(snippet, resource)], YAML kind → [snippet]: what each snippet does."""
+        features = self.snippet_features
+        by_verb: dict[str, list[tuple[int, str]]] = {}
+        by_kind: dict[str, list[int]] = {}
+        for si, f in enumerate(features):
+            for sig in f.get("sigs", ()):
+                resource = sig[1] if len(sig) > 1 else IMPLIED_RESOURCE.get(sig[0], "")
+                by_verb.setdefault(sig[0], []).append((si, resource))
+            for kind in f.get("kinds", ()):
+                by_kind.setdefault(kind, []).append(si)
+        return by_verb, by_kind
+
+    @cached_property
+    def snippet_langs(self) -> list[str]:
+        """Each snippet's language (kept in the features file so no record needs parsing)."""
+        return [f.get("lang", "") for f in self.snippet_features]
+
+    @cached_property
+    def snippet_features(self) -> list[dict[str, Any]]:
+        return _guarded(lambda p: json.loads(p.read_text()), self.gen / "snippet_features.json")
 
     @cached_property
     def chunk_bm25(self) -> LexicalIndex:
@@ -142,6 +167,31 @@ def _lexical_ranks(scores: np.ndarray, n: int) -> dict[int, int]:
     return {int(i): r for r, i in enumerate(top) if scores[i] > 0}
 
 
+def command_matches(reader: IndexReader, query: str, sims: np.ndarray, n: int) -> dict[int, float]:
+    """Snippets whose kubectl command does what the question asks (verb and resource), or manifests of the
+    kind it asks to create: {snippet: match score}, the best n (ties broken by closeness in meaning)."""
+    verbs, resources = wanted(query)
+    if not verbs and not resources:
+        return {}
+    by_verb, by_kind = reader.command_index
+    scores: dict[int, float] = {}
+    for verb in verbs:
+        for si, resource in by_verb.get(verb, ()):
+            score = 2.0 if resource in resources else 1.0 if not resources or not resource else 0.5
+            scores[si] = max(scores.get(si, 0.0), score)
+    for resource in resources:
+        for si in by_kind.get(KINDS.get(resource, ""), ()):
+            scores[si] = max(scores.get(si, 0.0), 2.0 if verbs & {"create", "apply"} else 1.0)
+    # Commands and manifests ranked apart, then interleaved: hundreds of Pod manifests must not push the one
+    # `kubectl run` out of sight, nor the other way round.
+    kind_hits = {si for r in resources for si in by_kind.get(KINDS.get(r, ""), ())}
+    order = sorted(scores, key=lambda si: (-scores[si], -float(sims[si]) if len(sims) else 0.0))
+    commands = [si for si in order if si not in kind_hits]
+    manifests = [si for si in order if si in kind_hits]
+    mixed = [si for pair in zip_longest(commands, manifests) for si in pair if si is not None]
+    return {si: scores[si] for si in mixed[:n]}
+
+
 def fuse(*rankings: tuple[dict[int, int], float]) -> dict[int, float]:
     """Weighted reciprocal rank fusion: Σ w / (K + rank)."""
     fused: dict[int, float] = {}
@@ -161,6 +211,7 @@ class Weights:
     snippet_dense: float = 1.0
     snippet_lexical: float = 1.0
     snippet_parent: float = 0.8
+    snippet_command: float = 1.0
     generated: float = 0.8  # multiplier for passages of generated reference pages
 
 
@@ -202,6 +253,8 @@ def rank(
         snippet_lexical = _lexical_ranks(reader.snippet_bm25.scores(query), CANDIDATES)
     else:
         snippet_dense, snippet_lexical, snippet_sims = {}, {}, np.zeros(0, np.float32)
+    matches = command_matches(reader, query, snippet_sims, CANDIDATES)
+    snippet_command = {si: r for r, si in enumerate(matches)}
     own = fuse((snippet_dense, weights.snippet_dense), (snippet_lexical, weights.snippet_lexical))
     best_snippet: dict[int, float] = {}
     for si, score in own.items():
@@ -227,19 +280,45 @@ def rank(
             (snippet_dense, weights.snippet_dense),
             (snippet_lexical, weights.snippet_lexical),
             (parent, weights.snippet_parent),
+            (snippet_command, weights.snippet_command),
         ).items(),
         key=lambda kv: -kv[1],
     )
-    return passages, relevant_snippets(snippets[:SNIPPET_POOL], snippet_sims, snippet_lexical)
+    return passages, relevant_snippets(snippets[:SNIPPET_POOL], snippet_sims, snippet_lexical, matches)
 
 
 def relevant_snippets(
-    ranked: list[tuple[int, float]], sims: np.ndarray, lexical: dict[int, int]
+    ranked: list[tuple[int, float]], sims: np.ndarray, lexical: dict[int, int], matches: dict[int, float]
 ) -> list[tuple[int, float]]:
     """Drop snippets that only ride on their passage: a command or manifest is offered when it is itself
-    about the question (close in meaning, or sharing its words and reasonably close)."""
+    about the question (close in meaning; or sharing its words, or doing what it asks, and reasonably close)."""
     return [
         (si, score)
         for si, score in ranked
-        if sims[si] >= MIN_SIM or (si in lexical and sims[si] >= MIN_SIM_LEXICAL)
+        if sims[si] >= MIN_SIM
+        or ((si in lexical or matches.get(si, 0) >= 2) and sims[si] >= MIN_SIM_LEXICAL)
     ]
+
+
+def diversify(ranked: list[tuple[int, float]], reader: IndexReader, window: int = 5, most: int = 3) -> list[
+        tuple[int, float]]:
+    """Keep a mix in the first answers: at most `most` of the first `window` snippets are manifests (or
+    commands) when the other kind has candidates; the rest move down, in order."""
+    if len(ranked) <= window:
+        return ranked
+    langs = reader.snippet_langs
+    head: list[tuple[int, float]] = []
+    held: list[tuple[int, float]] = []
+    count: dict[bool, int] = {True: 0, False: 0}
+    others = {is_yaml: any((langs[si] == "yaml") != is_yaml for si, _ in ranked) for is_yaml in (True, False)}
+    for item in ranked:
+        is_yaml = langs[item[0]] == "yaml"
+        if len(head) < window and count[is_yaml] >= most and others[is_yaml]:
+            held.append(item)
+            continue
+        head.append(item)
+        count[is_yaml] += 1
+        if len(head) == window:
+            break
+    rest = [item for item in ranked if item not in head and item not in held]
+    return head + held + rest

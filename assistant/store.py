@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.chunks import CHUNKER_VERSION, chunk_file
+from assistant.commands import snippet_features
 from assistant.embed import DIM, MAX_TOKENS, MODEL_ID, Embedder
 from assistant.model import Chunk, Snippet
 from assistant.notes import NoteFile, UnreadableNote, read_note, scan, shown
@@ -39,7 +40,7 @@ from assistant.snippets import link_examples
 SCHEMA_VERSION = 2
 GENERATION_FILES = (  # besides manifest.json and the bm25 folders' files
     "chunks.jsonl", "chunk_offsets.npy", "snippets.jsonl", "snippet_offsets.npy", "snippet_chunk.npy",
-    "chunks.faiss", "snippets.faiss", "chunk_generated.npy",
+    "chunks.faiss", "snippets.faiss", "chunk_generated.npy", "snippet_features.json",
 )
 if TYPE_CHECKING:
     import numpy as np
@@ -172,7 +173,8 @@ class IndexStore:
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise IndexCorrupt(f"{gen / 'manifest.json'} is unreadable ({e.__class__.__name__})") from None
         if verify:
-            missing = [name for name in GENERATION_FILES if name not in checksums]
+            # An index of another chunker version may lack newer files; it is only read to reuse its vectors.
+            missing = [name for name in GENERATION_FILES if name not in checksums] if self.compatible(manifest) else []
             if missing:
                 raise IndexCorrupt(f"{gen / 'manifest.json'} does not list {', '.join(missing)}")
             self._verify(gen, checksums)
@@ -396,6 +398,8 @@ class IndexStore:
         )
         np.save(tmp / "snippet_chunk.npy", np.array([ci for ci, _ in snippets], dtype=np.int32))
         np.save(tmp / "chunk_generated.npy", np.array([c.generated for c in chunks], dtype=np.bool_))
+        features = [snippet_features(s.code, s.lang) for _, s in snippets]
+        (tmp / "snippet_features.json").write_text(json.dumps(features, separators=(",", ":")))
         _write_faiss(tmp / "chunks.faiss", cvecs)
         _write_faiss(tmp / "snippets.faiss", svecs)
         lexical.build([chunk_lexical_text(c) for c in chunks], tmp / "bm25_chunks")

@@ -1,0 +1,129 @@
+"""What a kubectl command does, and what a question asks to do.
+
+`kubectl create deploy web --image=nginx` has the signature ('create', 'deployment'); "Create a deployment
+called web" asks for the verbs {create, apply} on the resource deployment. Matching the two finds the command
+that does the job even when its section is about something broader.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+SECOND_WORD_VERBS = {
+    "create", "get", "describe", "delete", "edit", "expose", "rollout", "set", "top", "label", "annotate", "scale",
+    "autoscale", "config", "explain", "apply", "patch", "port-forward", "cordon", "drain", "taint",
+}  # fmt: skip
+ALIASES = {
+    "po": "pod", "deploy": "deployment", "svc": "service", "cm": "configmap", "ns": "namespace",
+    "sa": "serviceaccount", "pv": "persistentvolume", "pvc": "persistentvolumeclaim", "cj": "cronjob",
+    "rs": "replicaset", "ds": "daemonset", "sts": "statefulset", "netpol": "networkpolicy", "ing": "ingress",
+    "hpa": "horizontalpodautoscaler", "quota": "resourcequota", "no": "node", "crd": "customresourcedefinition",
+    "limits": "limitrange", "sc": "storageclass", "ep": "endpoints", "ev": "event",
+}  # fmt: skip
+# Commands whose object is implied: `kubectl run` makes a Pod, `kubectl logs` reads one.
+IMPLIED_RESOURCE = {"run": "pod", "logs": "pod", "exec": "pod", "port-forward": "pod", "cp": "pod", "attach": "pod"}
+KINDS = {
+    "pod": "Pod", "deployment": "Deployment", "service": "Service", "namespace": "Namespace",
+    "configmap": "ConfigMap", "secret": "Secret", "job": "Job", "cronjob": "CronJob",
+    "resourcequota": "ResourceQuota", "serviceaccount": "ServiceAccount", "persistentvolume": "PersistentVolume",
+    "persistentvolumeclaim": "PersistentVolumeClaim", "ingress": "Ingress", "networkpolicy": "NetworkPolicy",
+    "horizontalpodautoscaler": "HorizontalPodAutoscaler", "limitrange": "LimitRange", "role": "Role",
+    "rolebinding": "RoleBinding", "clusterrole": "ClusterRole", "daemonset": "DaemonSet",
+    "statefulset": "StatefulSet", "replicaset": "ReplicaSet", "storageclass": "StorageClass",
+    "customresourcedefinition": "CustomResourceDefinition", "poddisruptionbudget": "PodDisruptionBudget",
+}  # fmt: skip
+# English → the kubectl verbs that do it.
+VERBS = {
+    "create": {"create", "run", "apply"}, "make": {"create", "run"}, "new": {"create", "run"},
+    "add": {"create", "label", "annotate"}, "run": {"run", "create"}, "start": {"run"}, "launch": {"run"},
+    "deploy": {"create", "apply"}, "get": {"get"}, "list": {"get"}, "show": {"get", "describe"},
+    "display": {"get", "describe"}, "find": {"get"}, "view": {"get"}, "see": {"get"}, "print": {"get"},
+    "check": {"get", "describe", "rollout"}, "verify": {"get", "describe"}, "describe": {"describe"},
+    "details": {"describe"}, "information": {"describe"}, "inspect": {"describe"}, "delete": {"delete"},
+    "remove": {"delete", "label", "taint"}, "edit": {"edit"}, "modify": {"edit", "patch", "set"},
+    "change": {"set", "edit", "patch", "label"}, "update": {"set", "apply", "patch", "rollout"},
+    "convert": {"edit", "patch", "convert"}, "scale": {"scale"}, "autoscale": {"autoscale"},
+    "expose": {"expose"}, "label": {"label"}, "labels": {"label"}, "annotate": {"annotate"},
+    "annotation": {"annotate"}, "taint": {"taint"}, "rollback": {"rollout"}, "roll": {"rollout"},
+    "undo": {"rollout"}, "rollout": {"rollout"}, "history": {"rollout"}, "pause": {"rollout"},
+    "resume": {"rollout"}, "restart": {"rollout"}, "logs": {"logs"}, "log": {"logs"}, "exec": {"exec"},
+    "execute": {"exec"}, "shell": {"exec"}, "forward": {"port-forward"}, "utilization": {"top"},
+    "usage": {"top"}, "explain": {"explain"}, "cordon": {"cordon"}, "drain": {"drain"}, "copy": {"cp"},
+    "apply": {"apply"}, "patch": {"patch"}, "set": {"set"}, "image": {"set"},
+}  # fmt: skip
+_TWO_WORDS = {
+    "config map": "configmap", "cron job": "cronjob", "service account": "serviceaccount",
+    "network policy": "networkpolicy", "resource quota": "resourcequota", "limit range": "limitrange",
+    "persistent volume claim": "persistentvolumeclaim", "persistent volume": "persistentvolume",
+    "horizontal pod autoscaler": "horizontalpodautoscaler", "pod autoscaler": "horizontalpodautoscaler",
+    "stateful set": "statefulset", "daemon set": "daemonset", "replica set": "replicaset",
+    "storage class": "storageclass", "role binding": "rolebinding", "cluster role": "clusterrole",
+    "custom resource definition": "customresourcedefinition", "pod disruption budget": "poddisruptionbudget",
+}  # fmt: skip
+_KIND_LINE = re.compile(r"^kind:\s*([A-Za-z]+)\s*$", re.M)
+
+
+def fold(word: str) -> str:
+    """A resource name as kubectl knows it: aliases and plurals folded, `deploy/nginx` → deployment."""
+    word = word.lower().split("/")[0].split(".")[0]
+    word = ALIASES.get(word, word)
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("ses") and len(word) > 4:
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith("ss") and len(word) > 2:
+        word = word[:-1]
+    return ALIASES.get(word, word)
+
+
+def signature(command: str) -> tuple[str, ...] | None:
+    """('create', 'deployment') for `kubectl create deploy x …`; None when it is not a kubectl command."""
+    try:
+        words = shlex.split(command, comments=False)
+    except ValueError:
+        words = command.split()
+    if not words or words[0] not in ("kubectl", "k"):
+        return None
+    rest = [w for w in words[1:] if not w.startswith("-")]
+    if not rest:
+        return None
+    verb = rest[0]
+    if verb in SECOND_WORD_VERBS and len(rest) > 1:
+        return verb, fold(rest[1])
+    return (verb,)
+
+
+def kubectl_commands(code: str) -> list[str]:
+    """The kubectl command lines of a snippet (after any `$ ` prompt)."""
+    lines = []
+    for line in code.splitlines():
+        line = line.strip()
+        if line.startswith(("$ ", "> ")):
+            line = line[2:].strip()
+        if re.match(r"^(kubectl|k)\s", line):
+            lines.append(line)
+    return lines
+
+
+def snippet_features(code: str, lang: str) -> dict[str, object]:
+    """What a snippet does, stored in the index: its kubectl signatures, or its YAML kinds."""
+    if lang == "yaml":
+        return {"lang": lang, "kinds": sorted(set(_KIND_LINE.findall(code)))}
+    sigs = {s for c in kubectl_commands(code) if (s := signature(c))}
+    return {"lang": lang, "sigs": sorted(list(s) for s in sigs)}
+
+
+def wanted(question: str) -> tuple[set[str], set[str]]:
+    """(kubectl verbs, resources) a question asks for: "Create a cron job …" → ({create, run, apply}, {cronjob})."""
+    text = question.lower()
+    for phrase, word in _TWO_WORDS.items():
+        text = text.replace(phrase, word)
+    verbs: set[str] = set()
+    resources: set[str] = set()
+    for word in re.findall(r"[a-z][a-z-]*", text):
+        verbs |= VERBS.get(word, set())
+        folded = fold(word)
+        if folded in KINDS or folded in ("node", "event", "endpoints"):
+            resources.add(folded)
+    return verbs, resources
