@@ -106,16 +106,39 @@ def kubectl_commands(code: str) -> list[str]:
     return lines
 
 
+# Verbs whose next word is a subcommand, not a resource: `kubectl set image deploy/web …` acts on a deployment.
+SUBCOMMAND_VERBS = {"set", "rollout", "config", "auth", "certificate"}
+
+
+def action(command: str) -> tuple[str, str, str] | None:
+    """(verb, subcommand, resource) of a kubectl command: `kubectl set image deploy/web` →
+    ('set', 'image', 'deployment'); `kubectl run web` → ('run', '', 'pod')."""
+    try:
+        words = shlex.split(command, comments=False)
+    except ValueError:
+        words = command.split()
+    rest = [w for w in words[1:] if not w.startswith("-")] if words and words[0] in ("kubectl", "k") else []
+    if not rest:
+        return None
+    verb = rest[0]
+    if verb in SUBCOMMAND_VERBS:
+        return verb, rest[1] if len(rest) > 1 else "", fold(rest[2]) if len(rest) > 2 else ""
+    if verb in SECOND_WORD_VERBS and len(rest) > 1:
+        return verb, "", fold(rest[1])
+    return verb, "", IMPLIED_RESOURCE.get(verb, "")
+
+
 def snippet_features(code: str, lang: str) -> dict[str, object]:
-    """What a snippet does, stored in the index: its kubectl signatures, or its YAML kinds."""
+    """What a snippet does, stored in the index: the actions of its kubectl commands, or its YAML kinds."""
     if lang == "yaml":
         return {"lang": lang, "kinds": sorted(set(_KIND_LINE.findall(code)))}
-    sigs = {s for c in kubectl_commands(code) if (s := signature(c))}
-    return {"lang": lang, "sigs": sorted(list(s) for s in sigs)}
+    actions = {a for c in kubectl_commands(code) if (a := action(c))}
+    return {"lang": lang, "actions": sorted(list(a) for a in actions)}
 
 
 def wanted(question: str) -> tuple[set[str], set[str]]:
-    """(kubectl verbs, resources) a question asks for: "Create a cron job …" → ({create, run, apply}, {cronjob})."""
+    """(kubectl verbs, resources) a question asks for: "Create a cron job …" → ({create, run, apply}, {cronjob}).
+    Its other words count too, for subcommands ("image" → `kubectl set image`)."""
     text = question.lower()
     for phrase, word in _TWO_WORDS.items():
         text = text.replace(phrase, word)

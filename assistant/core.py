@@ -159,7 +159,7 @@ class Assistant:
     def retrieve(
         self, reader: IndexReader, query: str, k: int, n_snippets: int, offset: int = 0
     ) -> tuple[list[Hit], list[SnippetHit]]:
-        from assistant.search import Hit, SnippetHit, diversify, rank
+        from assistant.search import Hit, SnippetHit, rank
 
         qvec = self.embedder().embed([query])[0]
         ranked, ranked_snippets = rank(reader, query, qvec)
@@ -168,7 +168,7 @@ class Assistant:
         snippets: list[SnippetHit] = []
         seen: set[object] = set()
         distinct = 0
-        for si, score in diversify(ranked_snippets, reader):
+        for si, score in ranked_snippets:
             snippet = reader.snippet(si)
             if (snippet.path, snippet.start_line) in seen or snippet.code.strip() in seen:
                 continue  # the same manifest linked from a page, or the same command written twice

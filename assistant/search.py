@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import mmap
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import zip_longest
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.commands import IMPLIED_RESOURCE, KINDS, wanted
+from assistant.commands import KINDS, wanted
 from assistant.lexical import LexicalIndex
 from assistant.model import Chunk, Snippet
 from assistant.store import IndexCorrupt, read_faiss_vectors
@@ -80,15 +81,14 @@ class IndexReader:
         return _guarded(read_faiss_vectors, self.gen / "snippets.faiss")
 
     @cached_property
-    def command_index(self) -> tuple[dict[str, list[tuple[int, str]]], dict[str, list[int]]]:
-        """kubectl verb → [(snippet, resource)], YAML kind → [snippet]: what each snippet does."""
+    def command_index(self) -> tuple[dict[str, list[tuple[int, str, str]]], dict[str, list[int]]]:
+        """kubectl verb → [(snippet, subcommand, resource)], YAML kind → [snippet]: what each snippet does."""
         features = self.snippet_features
-        by_verb: dict[str, list[tuple[int, str]]] = {}
+        by_verb: dict[str, list[tuple[int, str, str]]] = {}
         by_kind: dict[str, list[int]] = {}
         for si, f in enumerate(features):
-            for sig in f.get("sigs", ()):
-                resource = sig[1] if len(sig) > 1 else IMPLIED_RESOURCE.get(sig[0], "")
-                by_verb.setdefault(sig[0], []).append((si, resource))
+            for verb, sub, resource in f.get("actions", ()):
+                by_verb.setdefault(verb, []).append((si, sub, resource))
             for kind in f.get("kinds", ()):
                 by_kind.setdefault(kind, []).append(si)
         return by_verb, by_kind
@@ -173,11 +173,15 @@ def command_matches(reader: IndexReader, query: str, sims: np.ndarray, n: int) -
     verbs, resources = wanted(query)
     if not verbs and not resources:
         return {}
+    words = set(re.findall(r"[a-z]+", query.lower()))
     by_verb, by_kind = reader.command_index
     scores: dict[int, float] = {}
     for verb in verbs:
-        for si, resource in by_verb.get(verb, ()):
-            score = 2.0 if resource in resources else 1.0 if not resources or not resource else 0.5
+        for si, sub, resource in by_verb.get(verb, ()):
+            if sub and sub not in words:
+                score = 0.5  # `kubectl set env` when the question is about the image
+            else:
+                score = 2.0 if resource in resources else 1.0 if not resources or not resource else 0.5
             scores[si] = max(scores.get(si, 0.0), score)
     for resource in resources:
         for si in by_kind.get(KINDS.get(resource, ""), ()):
@@ -212,6 +216,7 @@ class Weights:
     snippet_lexical: float = 1.0
     snippet_parent: float = 0.8
     snippet_command: float = 1.0
+    command_match: float = 2.0
     generated: float = 0.8  # multiplier for passages of generated reference pages
 
 
@@ -275,16 +280,17 @@ def rank(
     if passage_rank and reader.n_snippets:
         for si in np.flatnonzero(np.isin(reader.snippet_chunk, list(passage_rank))):
             parent[int(si)] = passage_rank[int(reader.snippet_chunk[si])]
-    snippets = sorted(
-        fuse(
-            (snippet_dense, weights.snippet_dense),
-            (snippet_lexical, weights.snippet_lexical),
-            (parent, weights.snippet_parent),
-            (snippet_command, weights.snippet_command),
-        ).items(),
-        key=lambda kv: -kv[1],
+    fused_snippets = fuse(
+        (snippet_dense, weights.snippet_dense),
+        (snippet_lexical, weights.snippet_lexical),
+        (parent, weights.snippet_parent),
+        (snippet_command, weights.snippet_command),
     )
-    return passages, relevant_snippets(snippets[:SNIPPET_POOL], snippet_sims, snippet_lexical, matches)
+    for si, score in matches.items():  # doing exactly what was asked counts like topping one more list
+        fused_snippets[si] = fused_snippets.get(si, 0.0) + weights.command_match * (score / 2) / (RRF_K + 1)
+    snippets = sorted(fused_snippets.items(), key=lambda kv: -kv[1])
+    kept = relevant_snippets(snippets[:SNIPPET_POOL], snippet_sims, snippet_lexical, matches)
+    return passages, diversify(kept, reader.snippet_langs, matches, query)
 
 
 def relevant_snippets(
@@ -300,24 +306,31 @@ def relevant_snippets(
     ]
 
 
-def diversify(ranked: list[tuple[int, float]], reader: IndexReader, window: int = 5, most: int = 3) -> list[
-        tuple[int, float]]:
-    """Keep a mix in the first answers: at most `most` of the first `window` snippets are manifests (or
-    commands) when the other kind has candidates; the rest move down, in order."""
-    if len(ranked) <= window:
+MANIFEST_WORDS = {"yaml", "manifest", "manifests", "spec", "file", "definition"}
+
+
+def diversify(
+    ranked: list[tuple[int, float]], langs: list[str], matches: dict[int, float], query: str, window: int = 5
+) -> list[tuple[int, float]]:
+    """Keep a mix in the first answers when the question asks for an action that both a command and a
+    manifest answer: at most 2 of the first `window` are manifests (3 when it asks for YAML) while a matching
+    command waits, and at most 3 are commands while a matching manifest waits. The rest move down, in order."""
+    is_yaml = {si: langs[si] == "yaml" for si in matches}
+    has_match = {kind: any(v == kind and matches[si] >= 1.5 for si, v in is_yaml.items()) for kind in (True, False)}
+    if len(ranked) <= window or not has_match[False]:
         return ranked
-    langs = reader.snippet_langs
+    wants_yaml = bool(MANIFEST_WORDS & set(re.findall(r"[a-z]+", query.lower())))
+    most = {True: 3 if wants_yaml else 2, False: 3 if has_match[True] else window}
     head: list[tuple[int, float]] = []
     held: list[tuple[int, float]] = []
-    count: dict[bool, int] = {True: 0, False: 0}
-    others = {is_yaml: any((langs[si] == "yaml") != is_yaml for si, _ in ranked) for is_yaml in (True, False)}
+    count = {True: 0, False: 0}
     for item in ranked:
-        is_yaml = langs[item[0]] == "yaml"
-        if len(head) < window and count[is_yaml] >= most and others[is_yaml]:
+        yaml_ = langs[item[0]] == "yaml"
+        if len(head) < window and count[yaml_] >= most[yaml_]:
             held.append(item)
             continue
         head.append(item)
-        count[is_yaml] += 1
+        count[yaml_] += 1
         if len(head) == window:
             break
     rest = [item for item in ranked if item not in head and item not in held]

@@ -14,6 +14,7 @@ from assistant.model import Chunk, Snippet
 
 SHELL_LANGS = {"bash", "sh", "shell", "console", "zsh", "terminal", "shell-session", "powershell", "cmd"}
 YAML_LANGS = {"yaml", "yml"}
+NO_LANG = {"none", "text", "plaintext", "plain", "output", "txt", "log"}
 COMMAND_WORDS = {
     "kubectl", "k", "docker", "helm", "kubeadm", "minikube", "kind", "crictl", "etcdctl", "systemctl",
     "journalctl", "curl", "wget", "git", "pip", "apt", "apt-get", "yum", "dnf", "openssl", "ssh", "sudo",
@@ -44,6 +45,8 @@ def inline_text(token: Any) -> str:
 def _normalise_lang(info: str, code: str) -> str:
     word = info.strip().split()[0].lower() if info.strip() else ""
     word = word.strip("{}.")
+    if word in NO_LANG:
+        word = ""  # ```none / ```text mark program output in the Kubernetes docs
     if word in SHELL_LANGS:
         lang = "shell"
     elif word in YAML_LANGS:
