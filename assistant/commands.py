@@ -106,6 +106,14 @@ def kubectl_commands(code: str) -> list[str]:
     return lines
 
 
+# Words that ask for a subcommand: "roll back" is `rollout undo`, "requests and limits" is `set resources`.
+SUBCOMMAND_WORDS = {
+    "undo": {"undo", "back", "rollback", "revert"}, "history": {"history", "revision", "revisions"},
+    "status": {"status", "progress", "finished"}, "restart": {"restart", "restarts"}, "pause": {"pause"},
+    "resume": {"resume"}, "image": {"image", "images"}, "env": {"env", "environment", "variable", "variables"},
+    "resources": {"resources", "requests", "limits", "cpu", "memory"}, "selector": {"selector"},
+    "serviceaccount": {"serviceaccount", "account"},
+}  # fmt: skip
 # Verbs whose next word is a subcommand, not a resource: `kubectl set image deploy/web …` acts on a deployment.
 SUBCOMMAND_VERBS = {"set", "rollout", "config", "auth", "certificate"}
 

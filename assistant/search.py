@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.commands import KINDS, wanted
+from assistant.commands import KINDS, SUBCOMMAND_WORDS, wanted
 from assistant.lexical import LexicalIndex
 from assistant.model import Chunk, Snippet
 from assistant.store import IndexCorrupt, read_faiss_vectors
@@ -178,7 +178,7 @@ def command_matches(reader: IndexReader, query: str, sims: np.ndarray, n: int) -
     scores: dict[int, float] = {}
     for verb in verbs:
         for si, sub, resource in by_verb.get(verb, ()):
-            if sub and sub not in words:
+            if sub and not SUBCOMMAND_WORDS.get(sub, {sub}) & words:
                 score = 0.5  # `kubectl set env` when the question is about the image
             else:
                 score = 2.0 if resource in resources else 1.0 if not resources or not resource else 0.5

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.chunks import chunk_file, chunk_markdown
+from assistant.snippets import NO_LANG
 from assistant.model import Chunk
 
 FUZZ = settings(
@@ -250,8 +251,8 @@ def test_fenced_code_is_kept_byte_exact(doc: Doc) -> None:
             continue
         content = doc.eol.join(f.code_lines)
         assert any(content in c.text for c in chunks), f"fence at line {f.first_line} is in no chunk"
-        if not f.lang or not "".join(f.code_lines).strip():
-            continue  # no language: shown in passages only (or typed by inference)
+        if not f.lang or f.lang in NO_LANG or not "".join(f.code_lines).strip():
+            continue  # no language, or marked as output: shown in passages only (or typed by inference)
         found = _snippet_lines(chunks, f)
         if f.lang in SHELL:
             # Commands are grouped; the comment lines that label a group are not part of its code.
