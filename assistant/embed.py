@@ -73,8 +73,14 @@ class SentenceTransformerEmbedder:
 
 def export_onnx(target: Path | None = None) -> Path:
     """Export the packaged weights to ONNX once (a derived file, kept in the cache dir)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are on disk; never ask a hub
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
 
     target = target or onnx_path()
     target.parent.mkdir(parents=True, exist_ok=True)
