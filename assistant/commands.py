@@ -79,10 +79,7 @@ def fold(word: str) -> str:
 
 def signature(command: str) -> tuple[str, ...] | None:
     """('create', 'deployment') for `kubectl create deploy x …`; None when it is not a kubectl command."""
-    try:
-        words = shlex.split(command, comments=False)
-    except ValueError:
-        words = command.split()
+    words = _words(command)
     if not words or words[0] not in ("kubectl", "k"):
         return None
     rest = [w for w in words[1:] if not w.startswith("-")]
@@ -118,13 +115,19 @@ SUBCOMMAND_WORDS = {
 SUBCOMMAND_VERBS = {"set", "rollout", "config", "auth", "certificate"}
 
 
+def _words(command: str) -> list[str]:
+    if not any(q in command for q in "'\"\\"):
+        return command.split()  # shlex is slow, and without quotes it splits the same way
+    try:
+        return shlex.split(command, comments=False)
+    except ValueError:
+        return command.split()
+
+
 def action(command: str) -> tuple[str, str, str] | None:
     """(verb, subcommand, resource) of a kubectl command: `kubectl set image deploy/web` →
     ('set', 'image', 'deployment'); `kubectl run web` → ('run', '', 'pod')."""
-    try:
-        words = shlex.split(command, comments=False)
-    except ValueError:
-        words = command.split()
+    words = _words(command)
     rest = [w for w in words[1:] if not w.startswith("-")] if words and words[0] in ("kubectl", "k") else []
     if not rest:
         return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -21,9 +21,12 @@ class Snippet:
     context: str = ""  # nearby prose, used for ranking only
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["headings"] = list(self.headings)
-        return data
+        # By hand: dataclasses.asdict deep-copies every field, which dominated re-indexing a large corpus.
+        return {
+            "code": self.code, "lang": self.lang, "label": self.label, "path": self.path,
+            "start_line": self.start_line, "end_line": self.end_line, "headings": list(self.headings),
+            "kind": self.kind, "context": self.context,
+        }  # fmt: skip
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Snippet:

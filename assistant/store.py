@@ -507,6 +507,8 @@ def read_faiss_vectors(path: Path) -> np.ndarray:
 
 def _load_for_reuse(gen: Path) -> tuple[dict[str, list[Chunk]], dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Old chunks per file (to keep unchanged files as they were) and old vectors by text hash."""
+    import numpy as np
+
     by_file: dict[str, list[Chunk]] = {}
     records = [json.loads(line) for line in (gen / "chunks.jsonl").open("rb")]
     snippet_records = [json.loads(line) for line in (gen / "snippets.jsonl").open("rb")]
@@ -515,8 +517,8 @@ def _load_for_reuse(gen: Path) -> tuple[dict[str, list[Chunk]], dict[str, np.nda
         chunk = Chunk(rec["path"], rec["start_line"], rec["end_line"], tuple(rec["headings"]), rec["text"], snips,
                       rec.get("generated", False))
         by_file.setdefault(rec["path"], []).append(chunk)
-    cvecs = read_faiss_vectors(gen / "chunks.faiss")
-    svecs = read_faiss_vectors(gen / "snippets.faiss")
+    cvecs = np.array(read_faiss_vectors(gen / "chunks.faiss"))  # in memory: rows of a memmap are slow views
+    svecs = np.array(read_faiss_vectors(gen / "snippets.faiss"))
     chunk_cache = {rec["h"]: cvecs[i] for i, rec in enumerate(records)}
     snippet_cache = {rec["h"]: svecs[i] for i, rec in enumerate(snippet_records)}
     return by_file, chunk_cache, snippet_cache
