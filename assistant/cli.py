@@ -23,7 +23,8 @@ NotesOpt = Annotated[
     typer.Option("--notes", help="Notes folder (repeatable). Default: $KT_NOTES or the bundled corpus/."),
 ]
 IndexOpt = Annotated[
-    Path | None, typer.Option("--index", help="Index folder. Default: $KT_INDEX, index/ or a per-folder cache.")
+    Path | None,
+    typer.Option("--index", help="Index folder. Default: $KT_INDEX, index/ or a per-folder cache."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -41,8 +42,14 @@ def _progress() -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   console=Console(stderr=True), transient=True)
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
     tasks: dict[str, Any] = {}
 
     def update(stage: str, done: int, total: int) -> None:
@@ -94,7 +101,9 @@ def _common(ctx: typer.Context, notes: list[Path] | None, index: Path | None) ->
 @app.command()
 def ask(
     ctx: typer.Context,
-    question: Annotated[str | None, typer.Argument(help="The question. Omit it to read one per line from stdin.")] = None,
+    question: Annotated[
+        str | None, typer.Argument(help="The question. Omit it to read one per line from stdin.")
+    ] = None,
     k: Annotated[int, typer.Option("-k", "--top", min=1, max=50, help="How many passages and snippets.")] = 5,
     as_json: JsonOpt = False,
     notes: NotesOpt = None,

@@ -22,7 +22,14 @@ ALIASES = {
     "limits": "limitrange", "sc": "storageclass", "ep": "endpoints", "ev": "event",
 }  # fmt: skip
 # Commands whose object is implied: `kubectl run` makes a Pod, `kubectl logs` reads one.
-IMPLIED_RESOURCE = {"run": "pod", "logs": "pod", "exec": "pod", "port-forward": "pod", "cp": "pod", "attach": "pod"}
+IMPLIED_RESOURCE = {
+    "run": "pod",
+    "logs": "pod",
+    "exec": "pod",
+    "port-forward": "pod",
+    "cp": "pod",
+    "attach": "pod",
+}
 KINDS = {
     "pod": "Pod", "deployment": "Deployment", "service": "Service", "namespace": "Namespace",
     "configmap": "ConfigMap", "secret": "Secret", "job": "Job", "cronjob": "CronJob",

@@ -1,4 +1,4 @@
-""""X vs Y" questions: detect them, split them into sides, and expand the abbreviations people use."""
+""" "X vs Y" questions: detect them, split them into sides, and expand the abbreviations people use."""
 
 from __future__ import annotations
 
@@ -36,8 +36,10 @@ _PATTERNS = [
     re.compile(r"^(?:what(?:'s| is| are)? (?:the )?)?differences? between (?P<a>.+?) and (?P<b>.+?)$"),
     re.compile(r"^compare (?P<a>.+?) (?:and|with|to|vs\.?|versus) (?P<b>.+?)$"),
     re.compile(r"^(?P<a>.+?) (?:vs\.?|versus|compared to|compared with) (?P<b>.+?)$"),
-    re.compile(r"^(?:should i use |which is better,? |which one,? )?(?P<a>[\w./-]+(?: [\w./-]+)?) or "
-               r"(?P<b>[\w./-]+(?: [\w./-]+)?)$"),
+    re.compile(
+        r"^(?:should i use |which is better,? |which one,? )?(?P<a>[\w./-]+(?: [\w./-]+)?) or "
+        r"(?P<b>[\w./-]+(?: [\w./-]+)?)$"
+    ),
 ]
 _ARTICLES = re.compile(r"^(?:a|an|the|using|use)\s+", re.I)
 

@@ -125,8 +125,15 @@ class Assistant:
             self.notice(f"{e}; answering from the current index")
             return None
         if report.touched:
-            parts = [f"{len(v)} {k}" for k, v in (("added", report.added), ("changed", report.changed),
-                                                    ("removed", report.removed)) if v]
+            parts = [
+                f"{len(v)} {k}"
+                for k, v in (
+                    ("added", report.added),
+                    ("changed", report.changed),
+                    ("removed", report.removed),
+                )
+                if v
+            ]
             self.notice(f"index updated: {', '.join(parts)} ({report.embedded} chunks embedded)")
         return report
 
@@ -146,8 +153,15 @@ class Assistant:
         for attempt in (1, 2):
             reader = self.reader()
             try:
-                return compose_answer(self, reader, question, k=k, n_snippets=n_snippets or k, offset=offset,
-                                      conversation=conversation)
+                return compose_answer(
+                    self,
+                    reader,
+                    question,
+                    k=k,
+                    n_snippets=n_snippets or k,
+                    offset=offset,
+                    conversation=conversation,
+                )
             except IndexCorrupt as e:  # damaged (or removed) while this process held it open
                 if attempt == 2:
                     raise
@@ -185,9 +199,7 @@ class Assistant:
         """The whole heading section a passage belongs to (all its pieces)."""
         reader = self.reader()
         return [
-            reader.chunk(i)
-            for i in reader.chunks_of(hit.chunk.path)
-            if reader.chunk(i).headings == hit.chunk.headings
+            reader.chunk(i) for i in reader.chunks_of(hit.chunk.path) if reader.chunk(i).headings == hit.chunk.headings
         ]
 
     def status(self) -> dict[str, Any]:
@@ -195,8 +207,12 @@ class Assistant:
             manifest = self.store.manifest()
         except IndexError_ as e:
             problem = "" if isinstance(e, IndexMissing) else str(e)
-            return {"notes": [str(f) for f in self.folders], "index": str(self.settings.index), "built": False,
-                    "problem": problem}
+            return {
+                "notes": [str(f) for f in self.folders],
+                "index": str(self.settings.index),
+                "built": False,
+                "problem": problem,
+            }
         stale = stale_files(manifest, self.folders)
         return {
             "notes": [str(f) for f in self.folders],

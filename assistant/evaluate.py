@@ -28,14 +28,14 @@ def is_focused(snippet: dict[str, Any]) -> bool:
 
 def score_seed(item: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
     evidence = item["evidence"]
-    rank = next(
-        (p["rank"] for p in answer["passages"][:10] if any(e in p["text"] for e in evidence)), None
-    )
-    result = {"hit@1": rank == 1, "hit@3": rank is not None and rank <= 3, "rr@10": 1.0 / rank if rank else 0.0}
+    rank = next((p["rank"] for p in answer["passages"][:10] if any(e in p["text"] for e in evidence)), None)
+    result = {
+        "hit@1": rank == 1,
+        "hit@3": rank is not None and rank <= 3,
+        "rr@10": 1.0 / rank if rank else 0.0,
+    }
     if item.get("command"):
-        result["command-hit@3"] = any(
-            item["command"] in s["code"] and is_focused(s) for s in answer["snippets"][:3]
-        )
+        result["command-hit@3"] = any(item["command"] in s["code"] and is_focused(s) for s in answer["snippets"][:3])
     return result
 
 
@@ -88,8 +88,14 @@ def evaluate(assistant: Assistant, path: Path) -> dict[str, Any]:
             })  # fmt: skip
     metrics = {k.replace("rr@10", "MRR@10"): round(sum(v) / len(v), 3) for k, v in totals.items()}
     counts = {k.replace("rr@10", "MRR@10"): len(v) for k, v in totals.items()}
-    return {"file": str(path), "format": "seed" if seed else "ckad", "questions": len(items), "metrics": metrics,
-            "counted": counts, "misses": misses}
+    return {
+        "file": str(path),
+        "format": "seed" if seed else "ckad",
+        "questions": len(items),
+        "metrics": metrics,
+        "counted": counts,
+        "misses": misses,
+    }
 
 
 def render_report(report: dict[str, Any], console: Any) -> None:

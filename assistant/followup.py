@@ -12,17 +12,89 @@ from dataclasses import dataclass, field
 from assistant.compare import Comparison, detect_comparison
 from assistant.lexical import QUESTION_WORDS
 
-SWAP_PREFIX = re.compile(r"^(?:and|what about|how about|same for|now for|also for|and what about)\s+(?:for\s+|with\s+)?",
-                         re.I)
-PRONOUNS = {"it", "its", "one", "ones", "that", "this", "them", "they", "those", "these", "which", "both", "either"}
+SWAP_PREFIX = re.compile(
+    r"^(?:and|what about|how about|same for|now for|also for|and what about)\s+(?:for\s+|with\s+)?", re.I
+)
+PRONOUNS = {
+    "it",
+    "its",
+    "one",
+    "ones",
+    "that",
+    "this",
+    "them",
+    "they",
+    "those",
+    "these",
+    "which",
+    "both",
+    "either",
+}
 # Words that ask for a form of the answer rather than name a subject.
 FORM_WORDS = {
-    "show", "give", "me", "the", "a", "an", "yaml", "manifest", "command", "commands", "example", "examples",
-    "snippet", "code", "more", "again", "faster", "better", "slower", "safer", "simpler", "easier", "is", "are",
-    "for", "of", "to", "in", "on", "with", "about", "one", "which", "what", "so", "ok", "then", "now", "use",
-    "should", "i", "do", "does", "how", "why", "dockerfile", "file", "config", "spec", "please", "details",
+    "show",
+    "give",
+    "me",
+    "the",
+    "a",
+    "an",
+    "yaml",
+    "manifest",
+    "command",
+    "commands",
+    "example",
+    "examples",
+    "snippet",
+    "code",
+    "more",
+    "again",
+    "faster",
+    "better",
+    "slower",
+    "safer",
+    "simpler",
+    "easier",
+    "is",
+    "are",
+    "for",
+    "of",
+    "to",
+    "in",
+    "on",
+    "with",
+    "about",
+    "one",
+    "which",
+    "what",
+    "so",
+    "ok",
+    "then",
+    "now",
+    "use",
+    "should",
+    "i",
+    "do",
+    "does",
+    "how",
+    "why",
+    "dockerfile",
+    "file",
+    "config",
+    "spec",
+    "please",
+    "details",
 }
-SNIPPET_WORDS = {"yaml", "manifest", "command", "commands", "example", "examples", "snippet", "code", "dockerfile"}
+SNIPPET_WORDS = {
+    "yaml",
+    "manifest",
+    "command",
+    "commands",
+    "example",
+    "examples",
+    "snippet",
+    "code",
+    "dockerfile",
+}
 # Kubernetes nouns that are the usual subject of a question (and so what "and for X?" replaces).
 SUBJECT_NOUNS = {
     "pod", "pods", "deployment", "deployments", "statefulset", "statefulsets", "daemonset", "daemonsets",
@@ -75,7 +147,7 @@ def rewrite(question: str, conversation: Conversation) -> tuple[str, Comparison 
     q = question.strip().rstrip("?").strip()
     swap = SWAP_PREFIX.match(q)
     if swap:
-        new_subject = q[swap.end():].strip()
+        new_subject = q[swap.end() :].strip()
         if last.comparison:
             return question, None  # "and for X?" after a comparison: X on its own
         return _swap_subject(last.searched, new_subject), None

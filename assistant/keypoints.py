@@ -18,10 +18,13 @@ _MARKUP_ONLY = re.compile(r"^[\s#>|`*_:-]*$")
 MIN_CHARS = 25
 MAX_PASSAGES = 3
 MAX_CHARS = 400
-GENERIC = frozenset(
-    "the a an of to in on for and or is are be with as by it its this that what which how do does use used "
-    "using from at".split()
-) | QUESTION_WORDS
+GENERIC = (
+    frozenset(
+        "the a an of to in on for and or is are be with as by it its this that what which how do does use used "
+        "using from at".split()
+    )
+    | QUESTION_WORDS
+)
 
 
 def candidate_lines(text: str) -> Iterable[tuple[str, str]]:

@@ -14,7 +14,14 @@ from assistant.answer import Answer
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 PASSAGE_LINES = 10
 SNIPPET_LINES = 20
-LEXERS = {"shell": "bash", "yaml": "yaml", "dockerfile": "docker", "python": "python", "html": "html", "json": "json"}
+LEXERS = {
+    "shell": "bash",
+    "yaml": "yaml",
+    "dockerfile": "docker",
+    "python": "python",
+    "html": "html",
+    "json": "json",
+}
 
 
 def sanitize(text: str) -> str:
@@ -56,8 +63,9 @@ def render_answer(answer: Answer, console: Any, more_hint: bool = False) -> None
         head.append(location(hit.chunk.path, hit.chunk.start_line), style="green")
         head.append(f"  {sanitize(heading_path(hit.chunk.headings))}", style="bold")
         lines = sanitize(hit.chunk.text).splitlines()
-        body = "\n".join(lines[:PASSAGE_LINES]) + (f"\n… ({len(lines) - PASSAGE_LINES} more lines, :open {hit.rank})"
-                                                    if len(lines) > PASSAGE_LINES else "")
+        body = "\n".join(lines[:PASSAGE_LINES]) + (
+            f"\n… ({len(lines) - PASSAGE_LINES} more lines, :open {hit.rank})" if len(lines) > PASSAGE_LINES else ""
+        )
         console.print(head)
         console.print(Padding(Text(body), (0, 0, 1, 3)))
     if answer.snippets:
@@ -72,16 +80,30 @@ def render_answer(answer: Answer, console: Any, more_hint: bool = False) -> None
                 code = "\n".join(lines[:SNIPPET_LINES])
             parts: list[Any] = [code_view(code, s.snippet.lang)]
             if code is not s.snippet.code:
-                parts.append(Text(f"… {len(lines) - SNIPPET_LINES} more lines (:copy {s.rank} copies all)",
-                                  style="dim"))
+                parts.append(
+                    Text(f"… {len(lines) - SNIPPET_LINES} more lines (:copy {s.rank} copies all)", style="dim")
+                )
             for w in answer.warnings:
                 if w.snippet == s.rank:
                     parts.append(Text(f"⚠ {w.message} → {w.replacement}", style="yellow"))
-            console.print(Panel(Group(*parts), title=title, title_align="left", subtitle=sub,
-                                subtitle_align="right", border_style="dim", expand=True))
+            console.print(
+                Panel(
+                    Group(*parts),
+                    title=title,
+                    title_align="left",
+                    subtitle=sub,
+                    subtitle_align="right",
+                    border_style="dim",
+                    expand=True,
+                )
+            )
     if more_hint:
-        console.print(Text(":more for the next results, :open N for a whole section, :copy N to copy a snippet",
-                           style="dim"))
+        console.print(
+            Text(
+                ":more for the next results, :open N for a whole section, :copy N to copy a snippet",
+                style="dim",
+            )
+        )
 
 
 def code_view(code: str, lang: str) -> Any:
@@ -91,8 +113,9 @@ def code_view(code: str, lang: str) -> Any:
     from assistant.placeholders import PLACEHOLDER
 
     clean = sanitize(code.rstrip("\n"))
-    syntax = Syntax(clean, LEXERS.get(lang, lang or "text"), theme="ansi_dark", word_wrap=True,
-                    background_color="default")
+    syntax = Syntax(
+        clean, LEXERS.get(lang, lang or "text"), theme="ansi_dark", word_wrap=True, background_color="default"
+    )
     for m in PLACEHOLDER.finditer(clean):
         start_line = clean.count("\n", 0, m.start()) + 1
         col = m.start() - (clean.rfind("\n", 0, m.start()) + 1)

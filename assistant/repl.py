@@ -112,8 +112,12 @@ class Repl:
         from rich.text import Text
 
         for chunk in self.assistant.section(hit):
-            self.console.print(Text(f"{chunk.path}:{chunk.start_line}  {sanitize(heading_path(chunk.headings))}",
-                                    style="bold green"))
+            self.console.print(
+                Text(
+                    f"{chunk.path}:{chunk.start_line}  {sanitize(heading_path(chunk.headings))}",
+                    style="bold green",
+                )
+            )
             self.console.print(Text(sanitize(chunk.text)))
 
     def _snippet(self, n: int) -> Any:

@@ -123,13 +123,21 @@ class IndexReader:
     def chunk(self, i: int) -> Chunk:
         rec = self._record(self._chunks_raw, self.chunk_offsets, i)
         snippets = tuple(self.snippet(s) for s in rec["snippets"])
-        return Chunk(rec["path"], rec["start_line"], rec["end_line"], tuple(rec["headings"]), rec["text"], snippets,
-                     rec.get("generated", False))
+        return Chunk(
+            rec["path"],
+            rec["start_line"],
+            rec["end_line"],
+            tuple(rec["headings"]),
+            rec["text"],
+            snippets,
+            rec.get("generated", False),
+        )
 
     def chunks_of(self, path: str) -> list[int]:
         """Indices of all chunks of one file (they are stored together, in file order)."""
-        return [i for i in range(self.n_chunks) if self._record(self._chunks_raw, self.chunk_offsets, i)["path"]
-                == path]
+        return [
+            i for i in range(self.n_chunks) if self._record(self._chunks_raw, self.chunk_offsets, i)["path"] == path
+        ]
 
 
 def _guarded(load: Any, path: Path) -> Any:
@@ -221,11 +229,53 @@ class Weights:
 
 
 WEIGHTS = Weights()
-CONCEPT_START = ("what is", "what are", "what's", "what does", "what do", "why", "who", "explain", "define",
-                 "describe", "tell me about", "difference", "compare")
-HOWTO_WORDS = {"how", "create", "run", "make", "get", "list", "delete", "update", "set", "roll", "rollback",
-               "scale", "expose", "mount", "yaml", "manifest", "command", "example", "dockerfile", "kubectl",
-               "apply", "view", "show", "check", "add", "remove", "restart", "deploy", "install", "configure"}
+CONCEPT_START = (
+    "what is",
+    "what are",
+    "what's",
+    "what does",
+    "what do",
+    "why",
+    "who",
+    "explain",
+    "define",
+    "describe",
+    "tell me about",
+    "difference",
+    "compare",
+)
+HOWTO_WORDS = {
+    "how",
+    "create",
+    "run",
+    "make",
+    "get",
+    "list",
+    "delete",
+    "update",
+    "set",
+    "roll",
+    "rollback",
+    "scale",
+    "expose",
+    "mount",
+    "yaml",
+    "manifest",
+    "command",
+    "example",
+    "dockerfile",
+    "kubectl",
+    "apply",
+    "view",
+    "show",
+    "check",
+    "add",
+    "remove",
+    "restart",
+    "deploy",
+    "install",
+    "configure",
+}
 
 
 def query_intent(query: str) -> str:
@@ -301,8 +351,7 @@ def relevant_snippets(
     return [
         (si, score)
         for si, score in ranked
-        if sims[si] >= MIN_SIM
-        or ((si in lexical or matches.get(si, 0) >= 2) and sims[si] >= MIN_SIM_LEXICAL)
+        if sims[si] >= MIN_SIM or ((si in lexical or matches.get(si, 0) >= 2) and sims[si] >= MIN_SIM_LEXICAL)
     ]
 
 

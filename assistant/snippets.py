@@ -69,8 +69,7 @@ def _normalise_lang(info: str, code: str) -> str:
 def _infer_lang(code: str) -> str:
     stripped = [ln.strip() for ln in code.splitlines() if ln.strip()]
     if any(
-        ln.lstrip("$ ").split(" ")[0] in ("kubectl", "helm", "kubeadm", "docker", "kind", "minikube")
-        for ln in stripped
+        ln.lstrip("$ ").split(" ")[0] in ("kubectl", "helm", "kubeadm", "docker", "kind", "minikube") for ln in stripped
     ):
         return "shell"
     if re.search(r"^kind:\s*\w+", code, re.M) and re.search(r"^apiVersion:", code, re.M):
@@ -224,12 +223,8 @@ def inline_snippets(tok: Any, path: str, headings: tuple[str, ...]) -> list[Snip
             code = child.content.strip()
             words = code.split()
             if len(words) >= 2 and words[0].lstrip("$") in COMMAND_WORDS:
-                label = before.strip().strip("*_").strip().rstrip(":").strip() or (
-                    headings[-1] if headings else ""
-                )
-                snippets.append(
-                    Snippet(code, "shell", label, path, line, line, headings, "inline", inline_text(tok))
-                )
+                label = before.strip().strip("*_").strip().rstrip(":").strip() or (headings[-1] if headings else "")
+                snippets.append(Snippet(code, "shell", label, path, line, line, headings, "inline", inline_text(tok)))
             before += code
     return snippets
 

@@ -39,8 +39,15 @@ from assistant.snippets import link_examples
 
 SCHEMA_VERSION = 2
 GENERATION_FILES = (  # besides manifest.json and the bm25 folders' files
-    "chunks.jsonl", "chunk_offsets.npy", "snippets.jsonl", "snippet_offsets.npy", "snippet_chunk.npy",
-    "chunks.faiss", "snippets.faiss", "chunk_generated.npy", "snippet_features.json",
+    "chunks.jsonl",
+    "chunk_offsets.npy",
+    "snippets.jsonl",
+    "snippet_offsets.npy",
+    "snippet_chunk.npy",
+    "chunks.faiss",
+    "snippets.faiss",
+    "chunk_generated.npy",
+    "snippet_features.json",
 )
 if TYPE_CHECKING:
     import numpy as np
@@ -93,8 +100,9 @@ def snippet_embed_text(s: Snippet) -> str:
     head = "\n".join(s.code.splitlines()[:6])[:400]
     if s.lang == "yaml":
         head += "\n" + yaml_keys(s.code)
-    return "\n".join(x for x in (" > ".join(s.headings[-2:]), f"{s.label} ({KIND_WORDS.get(s.lang, s.lang)})", head)
-                     if x)
+    return "\n".join(
+        x for x in (" > ".join(s.headings[-2:]), f"{s.label} ({KIND_WORDS.get(s.lang, s.lang)})", head) if x
+    )
 
 
 def yaml_keys(code: str) -> str:
@@ -113,7 +121,12 @@ def snippet_lexical_text(s: Snippet) -> str:
 
 
 # What a user calls each kind of snippet ("show me the yaml", "the dockerfile", "which command").
-KIND_WORDS = {"shell": "command", "yaml": "yaml manifest", "dockerfile": "dockerfile", "python": "python code"}
+KIND_WORDS = {
+    "shell": "command",
+    "yaml": "yaml manifest",
+    "dockerfile": "dockerfile",
+    "python": "python code",
+}
 
 
 def chunk_lexical_text(c: Chunk) -> str:
@@ -166,8 +179,7 @@ class IndexStore:
             manifest = json.loads((gen / "manifest.json").read_text())
             checksums = manifest["checksums"]
             if not isinstance(checksums, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) and ".." not in k.split("/")
-                for k, v in checksums.items()
+                isinstance(k, str) and isinstance(v, str) and ".." not in k.split("/") for k, v in checksums.items()
             ):
                 raise TypeError("checksums")
         except (OSError, ValueError, KeyError, TypeError) as e:
@@ -514,8 +526,15 @@ def _load_for_reuse(gen: Path) -> tuple[dict[str, list[Chunk]], dict[str, np.nda
     snippet_records = [json.loads(line) for line in (gen / "snippets.jsonl").open("rb")]
     for rec in records:
         snips = tuple(Snippet.from_json(_snippet_fields(snippet_records[i])) for i in rec["snippets"])
-        chunk = Chunk(rec["path"], rec["start_line"], rec["end_line"], tuple(rec["headings"]), rec["text"], snips,
-                      rec.get("generated", False))
+        chunk = Chunk(
+            rec["path"],
+            rec["start_line"],
+            rec["end_line"],
+            tuple(rec["headings"]),
+            rec["text"],
+            snips,
+            rec.get("generated", False),
+        )
         by_file.setdefault(rec["path"], []).append(chunk)
     cvecs = np.array(read_faiss_vectors(gen / "chunks.faiss"))  # in memory: rows of a memmap are slow views
     svecs = np.array(read_faiss_vectors(gen / "snippets.faiss"))

@@ -31,17 +31,35 @@ PY = sys.executable
 KT = [str(Path(PY).parent / "kt")] if (Path(PY).parent / "kt").exists() else [PY, "-m", "assistant"]
 Q_SEED, Q_K8S = "Flannel vs Calico?", "how do I roll back a deployment"
 WARM_QUESTIONS = [
-    "how do I roll back a deployment", "what is a pod", "create a configmap from a file",
-    "difference between a service and an ingress", "how to drain a node",
+    "how do I roll back a deployment",
+    "what is a pod",
+    "create a configmap from a file",
+    "difference between a service and an ingress",
+    "how to drain a node",
     "set resource limits on a container",
-    "what is a statefulset used for", "mount a secret as a volume", "liveness vs readiness probe",
-    "how does horizontal pod autoscaling work", "taints and tolerations", "run a job on a schedule (cronjob)",
-    "expose a deployment with a NodePort service", "persistent volume claim access modes",
-    "what is a daemonset", "network policy deny all ingress", "kubectl port-forward to a pod",
-    "how to upgrade a cluster with kubeadm", "RBAC role vs clusterrole", "pod security admission levels",
-    "init containers example", "scale a deployment to 5 replicas", "view logs of a crashed container",
-    "node affinity required during scheduling", "what is etcd", "create a namespace with a resource quota",
-    "service account token for a pod", "rolling update maxSurge maxUnavailable", "headless service DNS",
+    "what is a statefulset used for",
+    "mount a secret as a volume",
+    "liveness vs readiness probe",
+    "how does horizontal pod autoscaling work",
+    "taints and tolerations",
+    "run a job on a schedule (cronjob)",
+    "expose a deployment with a NodePort service",
+    "persistent volume claim access modes",
+    "what is a daemonset",
+    "network policy deny all ingress",
+    "kubectl port-forward to a pod",
+    "how to upgrade a cluster with kubeadm",
+    "RBAC role vs clusterrole",
+    "pod security admission levels",
+    "init containers example",
+    "scale a deployment to 5 replicas",
+    "view logs of a crashed container",
+    "node affinity required during scheduling",
+    "what is etcd",
+    "create a namespace with a resource quota",
+    "service account token for a pod",
+    "rolling update maxSurge maxUnavailable",
+    "headless service DNS",
     "debug a pod stuck in Pending",
 ]
 
@@ -199,15 +217,18 @@ def main() -> None:
         else:
             say("full build over k8s-docs + k8s-examples (takes minutes)")
             fresh = scratch / "idx-build"
-            seconds, _, out, err = run([PY, "-c", STAGED_KT, "index", "--rebuild", "--json", *k8s_notes,
-                                        "--index", str(fresh)], env)
+            seconds, _, out, err = run(
+                [PY, "-c", STAGED_KT, "index", "--rebuild", "--json", *k8s_notes, "--index", str(fresh)], env
+            )
             report = json.loads(out)
             stages = json.loads(err.rsplit("STAGES ", 1)[1])
             marks = sorted(stages.items(), key=lambda kv: kv[1])
             parts = [f"{a} {t2 - t1:.1f} s" for (a, t1), (_, t2) in zip(marks, marks[1:], strict=False)]
             say(f"build: start-up {marks[0][1]:.1f} s, {', '.join(parts)}; {report['embedded']} embedded")
-            value = (f"{seconds:.1f} s, {report['chunks'] / seconds:.0f} chunks/s "
-                     f"({report['chunks']} chunks, {report['snippets']} snippets)")
+            value = (
+                f"{seconds:.1f} s, {report['chunks'] / seconds:.0f} chunks/s "
+                f"({report['chunks']} chunks, {report['snippets']} snippets)"
+            )
             row("full build, k8s docs + examples", value, "<= 120 s", "1", seconds <= 120)
             shutil.rmtree(idx_k8s, ignore_errors=True)
             fresh.rename(idx_k8s)
@@ -220,14 +241,24 @@ def main() -> None:
         st_runs = max(2, runs // 2) if args.quick else runs
         times, _ = repeat([PY, "-c", ST_ASK, str(idx_k8s), Q_K8S, *map(str, K8S)], env, st_runs)
         st_ask = statistics.median(times)
-        row("same ask, query via sentence-transformers", f"{st_ask:.2f} s = {st_ask / kt_ask:.1f}x kt ask",
-            ">= 10x kt ask", str(st_runs), st_ask / kt_ask >= 10)
+        row(
+            "same ask, query via sentence-transformers",
+            f"{st_ask:.2f} s = {st_ask / kt_ask:.1f}x kt ask",
+            ">= 10x kt ask",
+            str(st_runs),
+            st_ask / kt_ask >= 10,
+        )
 
         _, _, out, _ = run([PY, "-c", WARM, str(idx_k8s), json.dumps(WARM_QUESTIONS), *map(str, K8S)], env)
         warm = sorted(json.loads(out))
         p50, p90 = statistics.median(warm) * 1000, statistics.quantiles(warm, n=10)[8] * 1000
-        row("warm REPL ask p50 (p90), k8s, snippets", f"{p50:.1f} ms ({p90:.1f} ms)", "p50 <= 15 ms",
-            f"{len(warm)} q", p50 <= 15)
+        row(
+            "warm REPL ask p50 (p90), k8s, snippets",
+            f"{p50:.1f} ms ({p90:.1f} ms)",
+            "p50 <= 15 ms",
+            f"{len(warm)} q",
+            p50 <= 15,
+        )
 
         say("copying the corpora and the k8s index for the edit figures")
         copies = [scratch / "corpora" / f.name for f in K8S]
@@ -249,8 +280,20 @@ def main() -> None:
         seconds_row("re-index after editing one page", repeat(reindex, env, runs, before=edit)[0], 1.5, 2)
         seconds_row("re-index, nothing changed", repeat(reindex, env, runs)[0], 0.2)
         edit()
-        _, _, _, err = run([PY, "-X", "importtime", "-m", "assistant", "index", *notes_args(copies),
-                            "--index", str(idx_edit)], env)
+        _, _, _, err = run(
+            [
+                PY,
+                "-X",
+                "importtime",
+                "-m",
+                "assistant",
+                "index",
+                *notes_args(copies),
+                "--index",
+                str(idx_edit),
+            ],
+            env,
+        )
         torch = imports_torch(err)
         row("re-index imports torch / transformers", "yes" if torch else "no", "no", "1", not torch)
 

@@ -40,7 +40,11 @@ def kt_index(notes: Path, index: Path, timeout: float = 180) -> subprocess.Compl
     """`kt index` as a user runs it, in its own process: a note that blocks reads fails the test, no hang."""
     return subprocess.run(
         [sys.executable, "-m", "assistant", "index", "--notes", str(notes), "--index", str(index)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout, env=os.environ.copy(),
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ.copy(),
     )
 
 

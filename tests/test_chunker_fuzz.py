@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.chunks import chunk_file, chunk_markdown
-from assistant.snippets import NO_LANG
 from assistant.model import Chunk
+from assistant.snippets import NO_LANG
 
 FUZZ = settings(
     max_examples=400,
@@ -31,9 +31,7 @@ FUZZ = settings(
 
 # Characters that are ordinary text to Markdown but not to str.splitlines(): they must not cut a line in two.
 ODD = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
-WORD_CHARS = (
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" "éüß日本кд_-*`#.,:;!?()[]<>/\\%=+|~'\"\t"
-)
+WORD_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789éüß日本кд_-*`#.,:;!?()[]<>/\\%=+|~'\"\t"
 LANGS = ["bash", "sh", "shell", "console", "zsh", "Bash", "{.bash}", "yaml", "yml", "YAML", "python", "json",
          "go", "text", "dockerfile", "rust", "k8s-manifest"]  # fmt: skip
 SHELL = {"bash", "sh", "shell", "console", "zsh"}
@@ -63,8 +61,7 @@ class Doc:
 
 # Words never form markup by accident: shortcodes, comments, HTML tags and entities are cleaned away.
 words = st.text(st.sampled_from(WORD_CHARS + ODD), min_size=1, max_size=10).filter(
-    lambda w: not any(m in w for m in ("{{", "}}", "<!--", "-->", "--", "]:"))
-    and not re.search(r"</?[A-Za-z]", w)
+    lambda w: not any(m in w for m in ("{{", "}}", "<!--", "-->", "--", "]:")) and not re.search(r"</?[A-Za-z]", w)
 )
 plain_words = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789"), min_size=1, max_size=10)
 letters = st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZéЖ")
@@ -108,8 +105,11 @@ def long_paragraph(draw: st.DrawFn) -> tuple[list[str], list[str]]:
     """~600-1800 characters, so that sections are split into several chunks (cheap for hypothesis to draw)."""
     rng = random.Random(draw(st.integers(0, 2**32)))
     lines = [
-        f"Long{n} " + " ".join(f"{rng.choice(['pod', 'node', 'svc', 'etcd', 'x' + ODD[n % len(ODD)]])}{i}"
-                               for i in range(rng.randint(10, 30)))
+        f"Long{n} "
+        + " ".join(
+            f"{rng.choice(['pod', 'node', 'svc', 'etcd', 'x' + ODD[n % len(ODD)]])}{i}"
+            for i in range(rng.randint(10, 30))
+        )
         for n in range(rng.randint(4, 9))
     ]
     return lines, [w for ln in lines for w in ln.split(" ")]
@@ -139,8 +139,9 @@ def table(draw: st.DrawFn) -> tuple[list[str], list[str]]:
 
 @st.composite
 def indented_code(draw: st.DrawFn) -> tuple[list[str], list[str]]:
-    lines = [" ".join(ws) for ws in draw(st.lists(st.lists(plain_words, min_size=1, max_size=5), min_size=1,
-                                                      max_size=4))]
+    lines = [
+        " ".join(ws) for ws in draw(st.lists(st.lists(plain_words, min_size=1, max_size=5), min_size=1, max_size=4))
+    ]
     return ["    " + ln for ln in lines], lines
 
 
@@ -220,11 +221,7 @@ def documents(draw: st.DrawFn) -> Doc:
 def _snippet_lines(chunks: list[Chunk], f: Fence) -> list[str]:
     last = f.first_line + len(f.code_lines) - 1
     return [
-        line
-        for c in chunks
-        for s in c.snippets
-        if f.first_line <= s.start_line <= last
-        for line in s.code.split("\n")
+        line for c in chunks for s in c.snippets if f.first_line <= s.start_line <= last for line in s.code.split("\n")
     ]
 
 
@@ -273,11 +270,38 @@ def test_fenced_code_is_kept_byte_exact(doc: Doc) -> None:
 MARKDOWNISH = "#`~-*_>[]()!<>{}%/|=+:. \t\n\r\\\"'0123456789abcxyzé日" + ODD + "\x00"
 fragments = st.one_of(
     st.text(st.sampled_from(MARKDOWNISH), max_size=40),
-    st.sampled_from([
-        "```", "~~~~", "```bash", "```yaml", "---", "---\n", "# ", "####### x", "<!--", "-->", "{{<", ">}}",
-        '{{% heading "x" %}}', "    ", "> > > >", "- - -", "1. ", "\n\n", "|---|", "\r\n", "\ufeff", "[x]: y",
-        "<div>", "</div>", "title: [", "- [ ] task", "&amp;", "&#",
-    ]),  # fmt: skip
+    st.sampled_from(
+        [
+            "```",
+            "~~~~",
+            "```bash",
+            "```yaml",
+            "---",
+            "---\n",
+            "# ",
+            "####### x",
+            "<!--",
+            "-->",
+            "{{<",
+            ">}}",
+            '{{% heading "x" %}}',
+            "    ",
+            "> > > >",
+            "- - -",
+            "1. ",
+            "\n\n",
+            "|---|",
+            "\r\n",
+            "\ufeff",
+            "[x]: y",
+            "<div>",
+            "</div>",
+            "title: [",
+            "- [ ] task",
+            "&amp;",
+            "&#",
+        ]
+    ),  # fmt: skip
 )
 
 

@@ -49,7 +49,7 @@ def test_fences_are_byte_exact() -> None:
     assert fences >= 10
     yaml_doc = next(s for c in seed_chunks() for s in c.snippets if "kind: StatefulSet" in s.code)
     assert yaml_doc.code in SEED_TEXT
-    assert "      accessModes: [ \"ReadWriteOnce\" ]" in yaml_doc.code
+    assert '      accessModes: [ "ReadWriteOnce" ]' in yaml_doc.code
 
 
 def test_shell_blocks_split_into_command_groups_under_comments() -> None:

@@ -23,8 +23,16 @@ def test_ask_json_has_the_documented_keys(seed_assistant: Assistant) -> None:
     data = json.loads(result.stdout)
     assert {"question", "passages", "snippets"} <= set(data)
     assert set(data["passages"][0]) >= {"rank", "score", "path", "start_line", "end_line", "headings", "text"}
-    assert set(data["snippets"][0]) >= {"rank", "lang", "code", "label", "path", "start_line", "headings",
-                                        "placeholders"}
+    assert set(data["snippets"][0]) >= {
+        "rank",
+        "lang",
+        "code",
+        "label",
+        "path",
+        "start_line",
+        "headings",
+        "placeholders",
+    }
     assert data["snippets"][0]["code"].startswith("kubectl rollout undo deploy/nginx")
     assert [p["rank"] for p in data["passages"]] == list(range(1, len(data["passages"]) + 1))
 
@@ -36,8 +44,9 @@ def test_ask_k_limits_results(seed_assistant: Assistant) -> None:
 
 
 def test_stdin_questions_give_one_json_object_per_line(seed_assistant: Assistant) -> None:
-    result = runner.invoke(app, ["ask", "--json", *args(seed_assistant)],
-                           input="Flannel vs Calico?\n\ncreate a cronjob\n")
+    result = runner.invoke(
+        app, ["ask", "--json", *args(seed_assistant)], input="Flannel vs Calico?\n\ncreate a cronjob\n"
+    )
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
     assert [json.loads(line)["question"] for line in lines] == ["Flannel vs Calico?", "create a cronjob"]
@@ -67,8 +76,10 @@ def test_missing_notes_folder_is_a_clear_error(tmp_path) -> None:  # type: ignor
 
 
 def test_no_index_yet_is_built_on_first_ask(tmp_path, notes_dir) -> None:  # type: ignore[no-untyped-def]
-    result = runner.invoke(app, ["ask", "create a cronjob", "--json", "--notes", str(notes_dir),
-                                 "--index", str(tmp_path / "fresh")])
+    result = runner.invoke(
+        app,
+        ["ask", "create a cronjob", "--json", "--notes", str(notes_dir), "--index", str(tmp_path / "fresh")],
+    )
     assert result.exit_code == 0, result.output
     assert "building it" in result.stderr
     assert "create cronjob" in json.loads(result.stdout)["snippets"][0]["code"]

@@ -11,7 +11,9 @@ HEAVY = ("torch", "sentence_transformers", "transformers")
 def _loaded_after(code: str) -> set[str]:
     out = subprocess.run(
         [sys.executable, "-c", f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     return {m for m in out if m.split(".")[0] in HEAVY}
 

@@ -37,7 +37,9 @@ def test_edit_re_embeds_only_the_edited_file(tmp_path: Path, notes_dir: Path, em
     assert first.added == ["extra.md", "kubernetes-therapy.md"] and first.embedded == len(counting.texts) > 0
 
     counting.texts.clear()
-    (notes_dir / "extra.md").write_text("# Extra\n\nIngress controllers route HTTP traffic to services.\n\n## More\n\nText.\n")
+    (notes_dir / "extra.md").write_text(
+        "# Extra\n\nIngress controllers route HTTP traffic to services.\n\n## More\n\nText.\n"
+    )
     report = assistant.update()
     assert report.changed == ["extra.md"] and not report.added and not report.removed
     assert report.embedded == 1 == len(counting.texts)  # only the edited section; "More" is unchanged

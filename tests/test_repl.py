@@ -45,8 +45,10 @@ def test_and_for_swaps_the_subject(seed_assistant: Assistant) -> None:
 
 
 def test_open_more_help_and_errors(seed_assistant: Assistant) -> None:
-    out = run(seed_assistant, [":open 1", "what is a DaemonSet good for", ":open 1", ":more", ":copy x", ":nope",
-                               ":help"])
+    out = run(
+        seed_assistant,
+        [":open 1", "what is a DaemonSet good for", ":open 1", ":more", ":copy x", ":nope", ":help"],
+    )
     assert "ask a question first" in out
     assert "ensure pod is running on every node" in out
     assert "give a number" in out and "unknown command :nope" in out and ":fill N" in out

@@ -43,7 +43,10 @@ def test_eval_signature_rules() -> None:
 
 
 def test_eval_ckad_scoring() -> None:
-    item = {"reference_commands": ["kubectl create namespace x", "kubectl get ns"], "reference_kinds": ["Pod"]}
+    item = {
+        "reference_commands": ["kubectl create namespace x", "kubectl get ns"],
+        "reference_kinds": ["Pod"],
+    }
     answer = {"snippets": [
         {"lang": "shell", "code": "kubectl get namespaces\n"},
         {"lang": "yaml", "code": "apiVersion: v1\nkind: Pod\n"},
@@ -55,9 +58,17 @@ def test_eval_ckad_scoring() -> None:
 def test_kt_eval_on_a_small_question_file(tmp_path, seed_assistant: Assistant) -> None:  # type: ignore[no-untyped-def]
     questions = tmp_path / "q.jsonl"
     questions.write_text(
-        json.dumps({"id": "a", "question": "how do I roll back a deployment", "evidence": ["rollout undo"],
-                    "command": "kubectl rollout undo deploy/nginx"}) + "\n"
-        + json.dumps({"id": "b", "question": "what is etcd", "evidence": ["no such text anywhere"]}) + "\n"
+        json.dumps(
+            {
+                "id": "a",
+                "question": "how do I roll back a deployment",
+                "evidence": ["rollout undo"],
+                "command": "kubectl rollout undo deploy/nginx",
+            }
+        )
+        + "\n"
+        + json.dumps({"id": "b", "question": "what is etcd", "evidence": ["no such text anywhere"]})
+        + "\n"
     )
     report = evaluate(seed_assistant, questions)
     assert report["metrics"]["hit@3"] == 0.5 and report["metrics"]["command-hit@3"] == 1.0

@@ -102,9 +102,7 @@ def test_edited_note_is_indexed_and_answerable(tmp_path: Path, watching) -> None
     assert echo.wait_for(r"^index up to date: 1 files, \d+ chunks") == echo.lines[0]
 
     def edit(n: int) -> None:
-        (notes / "pods.md").write_text(
-            f"{POD_NOTE}\n## Zanzibar\n\nThe zanzibar sidecar rotates logs ({n}).\n"
-        )
+        (notes / "pods.md").write_text(f"{POD_NOTE}\n## Zanzibar\n\nThe zanzibar sidecar rotates logs ({n}).\n")
 
     line = echo.wait_for(r"updated:", poke=edit)
     assert re.fullmatch(r"\d\d:\d\d:\d\d updated: 1 changed \(\d+ chunks embedded, \d+\.\d s\)", line)
