@@ -176,32 +176,57 @@ def _lexical_ranks(scores: np.ndarray, n: int) -> dict[int, int]:
 
 
 def command_matches(reader: IndexReader, query: str, sims: np.ndarray, n: int) -> dict[int, float]:
-    """Snippets whose kubectl command does what the question asks (verb and resource), or manifests of the
-    kind it asks to create: {snippet: match score}, the best n (ties broken by closeness in meaning)."""
+    """Snippets whose kubectl command does what the question asks (verb, subcommand, resource), or manifests
+    of the kind it asks to create: {snippet: match score}, the best n (ties broken by closeness in meaning)."""
     verbs, resources = wanted(query)
     if not verbs and not resources:
         return {}
     words = set(re.findall(r"[a-z]+", query.lower()))
     by_verb, by_kind = reader.command_index
     scores: dict[int, float] = {}
+    target: dict[int, str] = {}
     for verb in verbs:
         for si, sub, resource in by_verb.get(verb, ()):
-            if sub and not SUBCOMMAND_WORDS.get(sub, {sub}) & words:
-                score = 0.5  # `kubectl set env` when the question is about the image
-            else:
-                score = 2.0 if resource in resources else 1.0 if not resources or not resource else 0.5
-            scores[si] = max(scores.get(si, 0.0), score)
+            score = action_score(verb, sub, resource, words, resources)
+            if score > scores.get(si, 0.0):
+                scores[si], target[si] = score, resource
     for resource in resources:
         for si in by_kind.get(KINDS.get(resource, ""), ()):
             scores[si] = max(scores.get(si, 0.0), 2.0 if verbs & {"create", "apply"} else 1.0)
-    # Commands and manifests ranked apart, then interleaved: hundreds of Pod manifests must not push the one
-    # `kubectl run` out of sight, nor the other way round.
+    # Commands and manifests are ranked apart, then interleaved: hundreds of Pod manifests must not push the one
+    # `kubectl run` out of sight, nor the other way round. A question that names two objects ("a namespace and
+    # a pod") gets the best command for each before the second best for either.
     kind_hits = {si for r in resources for si in by_kind.get(KINDS.get(r, ""), ())}
     order = sorted(scores, key=lambda si: (-scores[si], -float(sims[si]) if len(sims) else 0.0))
     commands = [si for si in order if si not in kind_hits]
+    firsts: dict[str, int] = {}
+    for si in commands:
+        if scores[si] >= 2.0:
+            firsts.setdefault(target.get(si, ""), si)
+    commands = list(firsts.values()) + [si for si in commands if si not in set(firsts.values())]
     manifests = [si for si in order if si in kind_hits]
     mixed = [si for pair in zip_longest(commands, manifests) for si in pair if si is not None]
     return {si: scores[si] for si in mixed[:n]}
+
+
+# What a command makes besides acting on its target: `kubectl expose deployment web` makes a Service.
+PRODUCTS = {"expose": "service", "autoscale": "horizontalpodautoscaler", "run": "pod"}
+
+
+def action_score(verb: str, sub: str, resource: str, words: set[str], resources: set[str]) -> float:
+    """How well one kubectl action answers: 1 for the verb, +1 for the asked resource, +0.5 for the asked
+    subcommand ("image" → `set image`) or a product that was asked for, less for a different resource or
+    subcommand (`kubectl set env` when the question is about the image)."""
+    score = 1.0
+    if sub:
+        score += 0.5 if SUBCOMMAND_WORDS.get(sub, {sub}) & words else -0.5
+    if resources and resource:
+        score += 1.0 if resource in resources else -0.5
+    elif not resources:
+        score += 0.5
+    if PRODUCTS.get(verb) in resources and PRODUCTS.get(verb) != resource:
+        score += 0.5
+    return max(score, 0.25)
 
 
 def fuse(*rankings: tuple[dict[int, int], float]) -> dict[int, float]:
