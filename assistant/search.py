@@ -20,7 +20,8 @@ import numpy as np
 from assistant.commands import KINDS, SUBCOMMAND_WORDS, wanted
 from assistant.lexical import LexicalIndex
 from assistant.model import Chunk, Snippet
-from assistant.store import IndexCorrupt, read_faiss_vectors
+from assistant.store import IndexCorrupt
+from assistant.vectors import read_faiss_vectors
 
 RRF_K = 60
 CANDIDATES = 60

@@ -17,12 +17,9 @@ index or the new one, never a mix. Every file's CRC32 is in the manifest, so dam
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import shutil
-import struct
 import time
 import zlib
 from collections.abc import Callable
@@ -36,6 +33,8 @@ from assistant.embed import DIM, MAX_TOKENS, MODEL_ID, Embedder
 from assistant.model import Chunk, Snippet
 from assistant.notes import NoteFile, UnreadableNote, read_note, scan, shown
 from assistant.snippets import link_examples
+from assistant.texts import chunk_lexical_text, snippet_embed_text, snippet_lexical_text
+from assistant.vectors import load_for_reuse, reuse_or_embed, text_hash, write_faiss
 
 SCHEMA_VERSION = 2
 GENERATION_FILES = (  # besides manifest.json and the bm25 folders' files
@@ -93,49 +92,6 @@ class UpdateReport:
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
-
-
-def snippet_embed_text(s: Snippet) -> str:
-    """Short descriptor of a snippet for the model: where it lives, what it is called, how it starts."""
-    head = "\n".join(s.code.splitlines()[:6])[:400]
-    if s.lang == "yaml":
-        head += "\n" + yaml_keys(s.code)
-    return "\n".join(
-        x for x in (" > ".join(s.headings[-2:]), f"{s.label} ({KIND_WORDS.get(s.lang, s.lang)})", head) if x
-    )
-
-
-def yaml_keys(code: str) -> str:
-    """The distinct keys of a manifest, camelCase split ("persistent Volume Claim claim Name"): a summary of
-    what it sets that reaches past the first lines."""
-    keys: list[str] = []
-    for m in re.finditer(r"^\s*(?:- )?([A-Za-z][\w.-]*):", code, re.M):
-        key = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", m.group(1))
-        if key not in keys and key not in ("api Version", "kind", "metadata", "spec", "name"):
-            keys.append(key)
-    return " ".join(keys)[:300]
-
-
-def snippet_lexical_text(s: Snippet) -> str:
-    return "\n".join((" ".join(s.headings), s.label, s.label, KIND_WORDS.get(s.lang, s.lang), s.context, s.code))
-
-
-# What a user calls each kind of snippet ("show me the yaml", "the dockerfile", "which command").
-KIND_WORDS = {
-    "shell": "command",
-    "yaml": "yaml manifest",
-    "dockerfile": "dockerfile",
-    "python": "python code",
-}
-
-
-def chunk_lexical_text(c: Chunk) -> str:
-    # The section's own title counts twice: a title match says more than a passing mention (BM25F-lite).
-    return " ".join(c.headings) + "\n" + (c.headings[-1] if c.headings else "") + "\n" + c.text
-
-
-def _text_hash(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 def _crc(path: Path) -> str:
@@ -342,7 +298,7 @@ class IndexStore:
             report.seconds = time.perf_counter() - started
             return report
 
-        old_chunks, old_cvecs, old_svecs = _load_for_reuse(old_gen) if old_gen else ({}, {}, {})
+        old_chunks, old_cvecs, old_svecs = load_for_reuse(old_gen) if old_gen else ({}, {}, {})
         chunks: list[Chunk] = []
         for key in sorted(files):
             if key in fresh:
@@ -353,8 +309,9 @@ class IndexStore:
         snippets = [(ci, s) for ci, c in enumerate(chunks) for s in c.snippets]
         chunk_texts = [c.embed_text for c in chunks]
         snippet_texts = [snippet_embed_text(s) for _, s in snippets]
-        cvecs = _reuse_or_embed(chunk_texts, old_cvecs, embedder, report, progress, "chunks")
-        svecs = _reuse_or_embed(snippet_texts, old_svecs, embedder, report, progress, "snippets")
+        cvecs, n_chunks = reuse_or_embed(chunk_texts, old_cvecs, embedder, progress, "chunks")
+        svecs, n_snippets = reuse_or_embed(snippet_texts, old_svecs, embedder, progress, "snippets")
+        report.embedded = n_chunks + n_snippets
 
         new_manifest = {
             "schema": SCHEMA_VERSION,
@@ -399,21 +356,21 @@ class IndexStore:
             tmp / "chunks.jsonl",
             tmp / "chunk_offsets.npy",
             (
-                {**_chunk_record(c), "snippets": snippet_of_chunk[ci], "h": _text_hash(chunk_texts[ci])}
+                {**_chunk_record(c), "snippets": snippet_of_chunk[ci], "h": text_hash(chunk_texts[ci])}
                 for ci, c in enumerate(chunks)
             ),
         )
         _write_jsonl(
             tmp / "snippets.jsonl",
             tmp / "snippet_offsets.npy",
-            ({**s.to_json(), "chunk": ci, "h": _text_hash(snippet_texts[si])} for si, (ci, s) in enumerate(snippets)),
+            ({**s.to_json(), "chunk": ci, "h": text_hash(snippet_texts[si])} for si, (ci, s) in enumerate(snippets)),
         )
         np.save(tmp / "snippet_chunk.npy", np.array([ci for ci, _ in snippets], dtype=np.int32))
         np.save(tmp / "chunk_generated.npy", np.array([c.generated for c in chunks], dtype=np.bool_))
         features = [snippet_features(s.code, s.lang) for _, s in snippets]
         (tmp / "snippet_features.json").write_text(json.dumps(features, separators=(",", ":")))
-        _write_faiss(tmp / "chunks.faiss", cvecs)
-        _write_faiss(tmp / "snippets.faiss", svecs)
+        write_faiss(tmp / "chunks.faiss", cvecs)
+        write_faiss(tmp / "snippets.faiss", svecs)
         lexical.build([chunk_lexical_text(c) for c in chunks], tmp / "bm25_chunks")
         lexical.build([snippet_lexical_text(s) for _, s in snippets], tmp / "bm25_snippets")
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
@@ -480,104 +437,3 @@ def _write_jsonl(path: Path, offsets_path: Path, records: Any) -> None:
             f.write(line)
             offsets.append(offsets[-1] + len(line))
     np.save(offsets_path, np.array(offsets, dtype=np.int64))
-
-
-def _write_faiss(path: Path, vecs: np.ndarray) -> None:
-    import faiss
-    import numpy as np
-
-    index = faiss.IndexFlatIP(DIM)
-    if len(vecs):
-        index.add(np.ascontiguousarray(vecs, dtype=np.float32))
-    faiss.write_index(index, str(path))
-
-
-_FLAT_HEADER = struct.Struct("<4siqqq?iq")  # faiss IndexFlat: fourcc, d, ntotal, 2 dummies, trained, metric, n
-
-
-def read_faiss_vectors(path: Path) -> np.ndarray:
-    """The vectors of a FAISS IndexFlatIP file, memory-mapped, without importing faiss (~60 ms of a cold
-    query). The header is checked field by field; any other layout is read by faiss itself."""
-    import numpy as np
-
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        head = f.read(_FLAT_HEADER.size)
-    if len(head) == _FLAT_HEADER.size:
-        magic, d, ntotal, _, _, _, metric, n = _FLAT_HEADER.unpack(head)
-        if magic == b"IxFI" and d == DIM and metric == 0 and n == ntotal * d and size == len(head) + 4 * n:
-            if ntotal == 0:
-                return np.zeros((0, DIM), np.float32)
-            return np.memmap(path, dtype="<f4", mode="r", offset=len(head), shape=(ntotal, d))
-    import faiss
-
-    index = faiss.read_index(str(path))
-    if index.d != DIM:
-        raise ValueError(f"{path}: {index.d} dimensions, expected {DIM}")
-    return index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, DIM), np.float32)
-
-
-def _load_for_reuse(gen: Path) -> tuple[dict[str, list[Chunk]], dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Old chunks per file (to keep unchanged files as they were) and old vectors by text hash."""
-    import numpy as np
-
-    by_file: dict[str, list[Chunk]] = {}
-    records = [json.loads(line) for line in (gen / "chunks.jsonl").open("rb")]
-    snippet_records = [json.loads(line) for line in (gen / "snippets.jsonl").open("rb")]
-    for rec in records:
-        snips = tuple(Snippet.from_json(_snippet_fields(snippet_records[i])) for i in rec["snippets"])
-        chunk = Chunk(
-            rec["path"],
-            rec["start_line"],
-            rec["end_line"],
-            tuple(rec["headings"]),
-            rec["text"],
-            snips,
-            rec.get("generated", False),
-        )
-        by_file.setdefault(rec["path"], []).append(chunk)
-    cvecs = np.array(read_faiss_vectors(gen / "chunks.faiss"))  # in memory: rows of a memmap are slow views
-    svecs = np.array(read_faiss_vectors(gen / "snippets.faiss"))
-    chunk_cache = {rec["h"]: cvecs[i] for i, rec in enumerate(records)}
-    snippet_cache = {rec["h"]: svecs[i] for i, rec in enumerate(snippet_records)}
-    return by_file, chunk_cache, snippet_cache
-
-
-def _snippet_fields(rec: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in rec.items() if k not in ("chunk", "h")}
-
-
-def _reuse_or_embed(
-    texts: list[str],
-    cache: dict[str, np.ndarray],
-    embedder: Embedder | Callable[[], Embedder],
-    report: UpdateReport,
-    progress: Progress | None,
-    what: str,
-) -> np.ndarray:
-    """Vectors for texts: reused when the same text was embedded before, each new distinct text embedded once."""
-    import numpy as np
-
-    hashes = [_text_hash(t) for t in texts]
-    todo: dict[str, str] = {}
-    for h, t in zip(hashes, texts, strict=True):
-        if h not in cache and h not in todo:
-            todo[h] = t
-    if todo:
-        if not hasattr(embedder, "embed"):
-            embedder = embedder()  # type: ignore[operator]
-        items = sorted(todo.items(), key=lambda item: len(item[1]))  # similar lengths batch with little padding
-        step = 64
-        for start in range(0, len(items), step):
-            if progress:
-                progress(f"embedding {what}", start, len(items))
-            part = items[start : start + step]
-            vecs = embedder.embed([t for _, t in part])  # type: ignore[union-attr]
-            cache.update({h: v for (h, _), v in zip(part, vecs, strict=True)})
-        if progress:
-            progress(f"embedding {what}", len(items), len(items))
-        report.embedded += len(items)
-    out = np.zeros((len(texts), DIM), dtype=np.float32)
-    for i, h in enumerate(hashes):
-        out[i] = cache[h]
-    return out

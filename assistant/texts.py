@@ -1,0 +1,46 @@
+"""What the index sees of a chunk or a snippet: the texts embedded by the model and the texts BM25 counts."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.model import Chunk, Snippet
+
+
+def snippet_embed_text(s: Snippet) -> str:
+    """Short descriptor of a snippet for the model: where it lives, what it is called, how it starts."""
+    head = "\n".join(s.code.splitlines()[:6])[:400]
+    if s.lang == "yaml":
+        head += "\n" + yaml_keys(s.code)
+    return "\n".join(
+        x for x in (" > ".join(s.headings[-2:]), f"{s.label} ({KIND_WORDS.get(s.lang, s.lang)})", head) if x
+    )
+
+
+def yaml_keys(code: str) -> str:
+    """The distinct keys of a manifest, camelCase split ("persistent Volume Claim claim Name"): a summary of
+    what it sets that reaches past the first lines."""
+    keys: list[str] = []
+    for m in re.finditer(r"^\s*(?:- )?([A-Za-z][\w.-]*):", code, re.M):
+        key = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", m.group(1))
+        if key not in keys and key not in ("api Version", "kind", "metadata", "spec", "name"):
+            keys.append(key)
+    return " ".join(keys)[:300]
+
+
+def snippet_lexical_text(s: Snippet) -> str:
+    return "\n".join((" ".join(s.headings), s.label, s.label, KIND_WORDS.get(s.lang, s.lang), s.context, s.code))
+
+
+# What a user calls each kind of snippet ("show me the yaml", "the dockerfile", "which command").
+KIND_WORDS = {
+    "shell": "command",
+    "yaml": "yaml manifest",
+    "dockerfile": "dockerfile",
+    "python": "python code",
+}
+
+
+def chunk_lexical_text(c: Chunk) -> str:
+    # The section's own title counts twice: a title match says more than a passing mention (BM25F-lite).
+    return " ".join(c.headings) + "\n" + (c.headings[-1] if c.headings else "") + "\n" + c.text
