@@ -118,3 +118,43 @@ def test_yaml_files_index_one_snippet_per_document() -> None:
     chunks = chunk_file(text, "pods/both.yaml")
     assert [c.snippets[0].code.splitlines()[1] for c in chunks] == ["kind: Pod", "kind: Service"]
     assert chunks[1].start_line == 6
+
+
+def test_generated_reference_pages_are_flagged_and_usage_lines_are_not_commands() -> None:
+    text = (
+        "---\ntitle: kubectl top pod\nauto_generated: true\n---\n\n<!--\ngenerated from Go source\n-->\n\n"
+        "## Synopsis\n\nDisplay usage of pods.\n\n```\nkubectl top pod [NAME | -l label]\n```\n\n"
+        "## Examples\n\n```\n  # Show metrics for all pods in the default namespace\n  kubectl top pod\n\n"
+        "  # Show metrics for a given pod and its containers\n  kubectl top pod POD_NAME --containers\n```\n"
+    )
+    chunks = chunk_markdown(text, "kubectl_top_pod.md")
+    assert all(c.generated for c in chunks)
+    assert not any("generated from Go source" in c.text for c in chunks)
+    snippets = [s for c in chunks for s in c.snippets]
+    assert [s.label for s in snippets] == [
+        "Show metrics for all pods in the default namespace",
+        "Show metrics for a given pod and its containers",
+    ]
+    assert all("[NAME" not in s.code for s in snippets)
+
+
+def test_output_blocks_are_not_snippets() -> None:
+    text = "# Check\n\n```shell\nkubectl get pods\n```\n\n```none\nNAME   READY\nweb    1/1\n```\n"
+    (chunk,) = chunk_markdown(text, "x.md")
+    assert [s.code for s in chunk.snippets] == ["kubectl get pods\n"]
+    assert "NAME   READY" in chunk.text
+
+
+def test_pages_get_the_example_manifests_they_reference() -> None:
+    from assistant.snippets import link_examples
+
+    page = chunk_markdown(
+        '# Run nginx\n\nThis Deployment runs nginx:\n\n{{% code_sample file="application/deployment.yaml" %}}\n',
+        "docs/run.md",
+    )
+    manifest = chunk_file("apiVersion: apps/v1\nkind: Deployment\n", "examples/application/deployment.yaml")
+    linked = link_examples(page + manifest)
+    (example,) = linked[0].snippets
+    assert example.kind == "example" and example.path == "examples/application/deployment.yaml"
+    assert example.headings == ("Run nginx",) and example.code == "apiVersion: apps/v1\nkind: Deployment\n"
+    assert link_examples(linked) == linked  # links are made anew, never piled up
