@@ -79,23 +79,26 @@ def scan(folders: list[Path], warnings: list[str] | None = None) -> list[NoteFil
                 continue
             seen.add((st.st_dev, st.st_ino))
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+            # Plain strings here, not pathlib: this runs for every note before every answer.
+            base = os.path.relpath(root, folder).replace(os.sep, "/")
+            base = "" if base == "." else base + "/"
             for name in sorted(names):
                 if not name.lower().endswith(NOTE_SUFFIXES + YAML_SUFFIXES) or name.startswith("."):
                     continue
-                full = Path(root) / name
+                full_name = os.path.join(root, name)
                 try:
-                    fst = full.stat()
+                    fst = os.stat(full_name)
                 except OSError as e:
-                    warnings.append(f"{shown(full)}: cannot be read ({e.strerror}), skipped")
+                    warnings.append(f"{shown(full_name)}: cannot be read ({e.strerror}), skipped")
                     continue
                 if not stat.S_ISREG(fst.st_mode):  # a FIFO would block the read, /dev/zero would never end
-                    warnings.append(f"{shown(full)}: not a regular file, skipped")
+                    warnings.append(f"{shown(full_name)}: not a regular file, skipped")
                     continue
-                key = prefix + full.relative_to(folder).as_posix()
+                key = prefix + base + name
                 if _UNPRINTABLE.search(key):
-                    warnings.append(f"{shown(full)}: name has control characters or is not UTF-8, skipped")
+                    warnings.append(f"{shown(full_name)}: name has control characters or is not UTF-8, skipped")
                     continue
-                files.append(NoteFile(key, full, fst.st_size, fst.st_mtime_ns))
+                files.append(NoteFile(key, Path(full_name), fst.st_size, fst.st_mtime_ns))
     return files
 
 
