@@ -30,71 +30,13 @@ PRONOUNS = {
     "both",
     "either",
 }
+# Words that ask for a snippet ("show me the yaml").
+SNIPPET_WORDS = set("yaml manifest command commands example examples snippet code dockerfile".split())
 # Words that ask for a form of the answer rather than name a subject.
-FORM_WORDS = {
-    "show",
-    "give",
-    "me",
-    "the",
-    "a",
-    "an",
-    "yaml",
-    "manifest",
-    "command",
-    "commands",
-    "example",
-    "examples",
-    "snippet",
-    "code",
-    "more",
-    "again",
-    "faster",
-    "better",
-    "slower",
-    "safer",
-    "simpler",
-    "easier",
-    "is",
-    "are",
-    "for",
-    "of",
-    "to",
-    "in",
-    "on",
-    "with",
-    "about",
-    "one",
-    "which",
-    "what",
-    "so",
-    "ok",
-    "then",
-    "now",
-    "use",
-    "should",
-    "i",
-    "do",
-    "does",
-    "how",
-    "why",
-    "dockerfile",
-    "file",
-    "config",
-    "spec",
-    "please",
-    "details",
-}
-SNIPPET_WORDS = {
-    "yaml",
-    "manifest",
-    "command",
-    "commands",
-    "example",
-    "examples",
-    "snippet",
-    "code",
-    "dockerfile",
-}
+FORM_WORDS = SNIPPET_WORDS | set(
+    "show give me the a an more again faster better slower safer simpler easier is are for of to in on with about "
+    "one which what so ok then now use should i do does how why file config spec please details".split()
+)
 # Kubernetes nouns that are the usual subject of a question (and so what "and for X?" replaces).
 SUBJECT_NOUNS = {
     "pod", "pods", "deployment", "deployments", "statefulset", "statefulsets", "daemonset", "daemonsets",

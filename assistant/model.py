@@ -63,6 +63,14 @@ class Chunk:
         }
 
     @classmethod
+    def from_record(cls, rec: dict[str, Any], snippets: tuple[Snippet, ...]) -> Chunk:
+        """A chunk from its index record (which lists its snippets by number) and those snippets."""
+        return cls(
+            rec["path"], rec["start_line"], rec["end_line"], tuple(rec["headings"]), rec["text"], snippets,
+            rec.get("generated", False),
+        )  # fmt: skip
+
+    @classmethod
     def from_json(cls, data: dict[str, Any]) -> Chunk:
         return cls(
             path=data["path"],

@@ -124,15 +124,7 @@ class IndexReader:
     def chunk(self, i: int) -> Chunk:
         rec = self._record(self._chunks_raw, self.chunk_offsets, i)
         snippets = tuple(self.snippet(s) for s in rec["snippets"])
-        return Chunk(
-            rec["path"],
-            rec["start_line"],
-            rec["end_line"],
-            tuple(rec["headings"]),
-            rec["text"],
-            snippets,
-            rec.get("generated", False),
-        )
+        return Chunk.from_record(rec, snippets)
 
     def chunks_of(self, path: str) -> list[int]:
         """Indices of all chunks of one file (they are stored together, in file order)."""

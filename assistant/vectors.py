@@ -67,15 +67,7 @@ def load_for_reuse(gen: Path) -> tuple[dict[str, list[Chunk]], dict[str, np.ndar
     snippet_records = [json.loads(line) for line in (gen / "snippets.jsonl").open("rb")]
     for rec in records:
         snips = tuple(Snippet.from_json(_snippet_fields(snippet_records[i])) for i in rec["snippets"])
-        chunk = Chunk(
-            rec["path"],
-            rec["start_line"],
-            rec["end_line"],
-            tuple(rec["headings"]),
-            rec["text"],
-            snips,
-            rec.get("generated", False),
-        )
+        chunk = Chunk.from_record(rec, snips)
         by_file.setdefault(rec["path"], []).append(chunk)
     cvecs = np.array(read_faiss_vectors(gen / "chunks.faiss"))  # in memory: rows of a memmap are slow views
     svecs = np.array(read_faiss_vectors(gen / "snippets.faiss"))
