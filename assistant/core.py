@@ -197,10 +197,7 @@ class Assistant:
 
     def section(self, hit: Hit) -> list[Any]:
         """The whole heading section a passage belongs to (all its pieces)."""
-        reader = self.reader()
-        return [
-            reader.chunk(i) for i in reader.chunks_of(hit.chunk.path) if reader.chunk(i).headings == hit.chunk.headings
-        ]
+        return self.reader().section_of(hit.index)
 
     def status(self) -> dict[str, Any]:
         try:

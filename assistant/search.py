@@ -126,11 +126,20 @@ class IndexReader:
         snippets = tuple(self.snippet(s) for s in rec["snippets"])
         return Chunk.from_record(rec, snippets)
 
-    def chunks_of(self, path: str) -> list[int]:
-        """Indices of all chunks of one file (they are stored together, in file order)."""
-        return [
-            i for i in range(self.n_chunks) if self._record(self._chunks_raw, self.chunk_offsets, i)["path"] == path
-        ]
+    def section_of(self, i: int) -> list[Chunk]:
+        """All pieces of the heading section chunk i belongs to. A file's chunks are stored together and in
+        order, so the pieces are its neighbours: only they are parsed."""
+        own = self.chunk(i)
+        same = lambda c: c.path == own.path and c.headings == own.headings  # noqa: E731
+        first = i
+        while first > 0 and same(self.chunk(first - 1)):
+            first -= 1
+        pieces = [self.chunk(j) for j in range(first, i)] + [own]
+        j = i + 1
+        while j < self.n_chunks and same(nxt := self.chunk(j)):
+            pieces.append(nxt)
+            j += 1
+        return pieces
 
 
 def _guarded(load: Any, path: Path) -> Any:

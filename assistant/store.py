@@ -34,7 +34,7 @@ from assistant.model import Chunk, Snippet
 from assistant.notes import NoteFile, UnreadableNote, read_note, scan, shown
 from assistant.snippets import link_examples
 from assistant.texts import chunk_lexical_text, snippet_embed_text, snippet_lexical_text
-from assistant.vectors import load_for_reuse, reuse_or_embed, text_hash, write_faiss
+from assistant.vectors import Progress, load_for_reuse, reuse_or_embed, text_hash, write_faiss
 
 SCHEMA_VERSION = 2
 GENERATION_FILES = (  # besides manifest.json and the bm25 folders' files
@@ -50,8 +50,6 @@ GENERATION_FILES = (  # besides manifest.json and the bm25 folders' files
 )
 if TYPE_CHECKING:
     import numpy as np
-
-Progress = Callable[[str, int, int], None]
 
 
 class IndexError_(Exception):

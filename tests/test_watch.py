@@ -92,13 +92,19 @@ def watching():  # type: ignore[no-untyped-def]
         assert not thread.is_alive(), "watch_notes did not stop when asked"
 
 
-def test_edited_note_is_indexed_and_answerable(tmp_path: Path, watching) -> None:  # type: ignore[no-untyped-def]
+def watch_one_note(tmp_path: Path, watching, name: str):  # type: ignore[no-untyped-def]
+    """A notes folder holding one note, an assistant over it, and a running watch: (notes, assistant, echo)."""
     notes = tmp_path / "notes"
     notes.mkdir()
-    (notes / "pods.md").write_text(POD_NOTE)
+    (notes / name).write_text(POD_NOTE)
     assistant = quiet_assistant(notes, tmp_path / "index")
     echo = Lines()
     watching(assistant, echo)
+    return notes, assistant, echo
+
+
+def test_edited_note_is_indexed_and_answerable(tmp_path: Path, watching) -> None:  # type: ignore[no-untyped-def]
+    notes, assistant, echo = watch_one_note(tmp_path, watching, "pods.md")
     assert echo.wait_for(r"^index up to date: 1 files, \d+ chunks") == echo.lines[0]
 
     def edit(n: int) -> None:
@@ -112,12 +118,7 @@ def test_edited_note_is_indexed_and_answerable(tmp_path: Path, watching) -> None
 
 
 def test_new_and_deleted_notes_are_reported(tmp_path: Path, watching) -> None:  # type: ignore[no-untyped-def]
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "a.md").write_text(POD_NOTE)
-    assistant = quiet_assistant(notes, tmp_path / "index")
-    echo = Lines()
-    watching(assistant, echo)
+    notes, _, echo = watch_one_note(tmp_path, watching, "a.md")
     echo.wait_for("index up to date")
     echo.wait_for(r"updated: 1 added", poke=lambda n: (notes / "b.yaml").write_text(f"kind: Pod\n# {n}\n"))
     echo.wait_for(r"updated: 1 removed", poke=lambda n: (notes / "a.md").unlink(missing_ok=True))
