@@ -1,18 +1,29 @@
-"""BM25 over chunks and snippets: built with bm25s, queried straight from its saved files.
+"""BM25 over chunks and snippets, kept as plain .npy + JSON files and updated incrementally.
 
-Querying reads bm25s's on-disk format (a CSC matrix of precomputed token scores plus a vocabulary) with a few
-lines of numpy, so the query path does not pay for importing bm25s and scipy (~0.2 s).
+Each indexed text's term counts are stored with a hash of the text, so a re-index tokenises only the texts it
+has not seen (a one-page edit in the Kubernetes docs re-tokenises a few dozen of 17,000 texts, not all). The
+scores are the Lucene variant of BM25, the default of bm25s (k1 1.5, b 0.75; a test checks them against
+bm25s), laid out as bm25s lays them out: a CSC matrix of precomputed per-document term scores plus a
+vocabulary. bm25s itself rebuilds from scratch on every change (~1 s here), and querying the matrix takes a
+few lines of numpy, so neither path imports bm25s or scipy.
+
+    bm25_*/   vocab.index.json {term: id}, params.index.json, stopwords.json,
+              data/indices/indptr.csc.index.npy   (term id → documents and their scores)
+              counts.terms.npy, counts.tfs.npy, counts.ptr.npy, hashes.json   (per-text term counts)
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+FORMAT = "kt-bm25-1"
+K1, B = 1.5, 0.75
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
@@ -46,34 +57,101 @@ def query_tokens(text: str, stopwords: frozenset[str]) -> list[str]:
     return [_stem(t) for t in words] + [_stem(a + b) for a, b in zip(words, words[1:], strict=False)]
 
 
+# bm25s's English stopword list (importing it from bm25s would import scipy: ~0.2 s).
+STOPWORDS_EN = frozenset(
+    "a an and are as at be but by for if in into is it no not of on or such that the their then there these they "
+    "this to was will with".split()
+)
+
+
 def english_stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN) | QUESTION_WORDS
+    return STOPWORDS_EN | QUESTION_WORDS
 
 
-def build(texts: list[str], folder: Path) -> None:
-    """Index the texts with bm25s and save them (plain .npy + JSON) in folder."""
-    import bm25s
+class _Counts:
+    """Term counts of the texts of one saved index (CSR rows: terms[ptr[i]:ptr[i+1]], tfs alike)."""
+
+    def __init__(self, folder: Path, stopwords: frozenset[str]) -> None:
+        params = json.loads((folder / "params.index.json").read_text())
+        saved_stopwords = frozenset(json.loads((folder / "stopwords.json").read_text()))
+        if params.get("format") != FORMAT or saved_stopwords != stopwords:
+            raise ValueError("another tokenisation")
+        self.vocab: dict[str, int] = json.loads((folder / "vocab.index.json").read_text())
+        self.terms = np.load(folder / "counts.terms.npy", allow_pickle=False)
+        self.tfs = np.load(folder / "counts.tfs.npy", allow_pickle=False)
+        self.ptr = np.load(folder / "counts.ptr.npy", allow_pickle=False)
+        self.row = {h: i for i, h in enumerate(json.loads((folder / "hashes.json").read_text()))}
+
+
+def _previous_counts(folder: Path | None, stopwords: frozenset[str]) -> _Counts | None:
+    if folder is None:
+        return None
+    try:
+        return _Counts(folder, stopwords)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # older layout or unreadable: every text is tokenised afresh
+
+
+def build(texts: list[str], folder: Path, previous: Path | None = None) -> None:
+    """Index the texts and save them in folder. Texts already counted in `previous` (an earlier build's folder)
+    keep their counts; only the others are tokenised."""
+    from assistant.vectors import text_hash
 
     stopwords = english_stopwords()
+    old = _previous_counts(previous, stopwords)
+    vocab: dict[str, int] = dict(old.vocab) if old else {}  # ids only grow, so old rows stay valid
+    hashes = [text_hash(t) for t in texts]
+    rows_terms: list[np.ndarray] = []
+    rows_tfs: list[np.ndarray] = []
+    for text, h in zip(texts, hashes, strict=True):
+        i = old.row.get(h) if old else None
+        if old is not None and i is not None:
+            a, b = old.ptr[i], old.ptr[i + 1]
+            rows_terms.append(old.terms[a:b])
+            rows_tfs.append(old.tfs[a:b])
+            continue
+        counts = Counter(tokenize(text, stopwords))
+        rows_terms.append(np.fromiter((vocab.setdefault(t, len(vocab)) for t in counts), np.int32, len(counts)))
+        rows_tfs.append(np.fromiter(counts.values(), np.int32, len(counts)))
+    sizes = np.fromiter((len(r) for r in rows_terms), np.int64, len(rows_terms))
+    ptr = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=ptr[1:])
+    terms = np.concatenate(rows_terms) if rows_terms else np.zeros(0, np.int32)
+    tfs = np.concatenate(rows_tfs) if rows_tfs else np.zeros(0, np.int32)
+
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "stopwords.json").write_text(json.dumps(sorted(stopwords)))
-    if not texts:  # bm25s cannot index nothing: write the same files, empty
-        (folder / "vocab.index.json").write_text("{}")
-        (folder / "params.index.json").write_text(json.dumps({"num_docs": 0}))
-        np.save(folder / "data.csc.index.npy", np.zeros(0, dtype=np.float32))
-        np.save(folder / "indices.csc.index.npy", np.zeros(0, dtype=np.int32))
-        np.save(folder / "indptr.csc.index.npy", np.zeros(1, dtype=np.int64))
-        return
-    corpus = [tokenize(t, stopwords) or [""] for t in texts]
-    retriever = bm25s.BM25()
-    retriever.index(corpus, show_progress=False)
-    retriever.save(str(folder), show_progress=False)
+    (folder / "vocab.index.json").write_text(json.dumps(vocab, ensure_ascii=False))
+    (folder / "params.index.json").write_text(json.dumps({"format": FORMAT, "num_docs": len(texts), "k1": K1, "b": B}))
+    (folder / "hashes.json").write_text(json.dumps(hashes))
+    np.save(folder / "counts.terms.npy", terms)
+    np.save(folder / "counts.tfs.npy", tfs)
+    np.save(folder / "counts.ptr.npy", ptr)
+    data, indices, indptr = _scores(terms, tfs, sizes, len(vocab))
+    np.save(folder / "data.csc.index.npy", data)
+    np.save(folder / "indices.csc.index.npy", indices)
+    np.save(folder / "indptr.csc.index.npy", indptr)
+
+
+def _scores(terms: np.ndarray, tfs: np.ndarray, sizes: np.ndarray, n_terms: int) -> tuple[np.ndarray, ...]:
+    """BM25 (Lucene variant) of every (text, term) pair, as a CSC matrix: column t lists the texts holding
+    term t and their scores, so a query adds up a few columns."""
+    n_docs = len(sizes)
+    doc = np.repeat(np.arange(n_docs, dtype=np.int32), sizes)
+    doc_len = np.bincount(doc, weights=tfs, minlength=n_docs)
+    avg_len = float(doc_len.mean()) if n_docs and doc_len.any() else 1.0
+    df = np.bincount(terms, minlength=n_terms)
+    idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+    tf = tfs.astype(np.float64)
+    score = idf[terms] * tf / (K1 * ((1 - B) + B * doc_len[doc] / avg_len) + tf)
+    order = np.argsort(terms, kind="stable")
+    indptr = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
+    return score[order].astype(np.float32), doc[order], indptr
 
 
 class LexicalIndex:
-    """Reads a saved bm25s index; `scores(query)` gives one BM25 score per indexed text."""
+    """Reads a saved index; `scores(query)` gives one BM25 score per indexed text."""
 
     def __init__(self, folder: Path) -> None:
         self.vocab: dict[str, int] = json.loads((folder / "vocab.index.json").read_text())

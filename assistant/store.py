@@ -9,7 +9,7 @@ atomically.
         chunks.jsonl      one chunk per line;  chunk_offsets.npy: byte offset of each line
         snippets.jsonl    one snippet per line; snippet_offsets.npy, snippet_chunk.npy (owning chunk)
         chunks.faiss      IndexFlatIP over normalised chunk vectors; snippets.faiss the same for snippets
-        bm25_chunks/, bm25_snippets/   bm25s's saved files
+        bm25_chunks/, bm25_snippets/   BM25 scores and per-text term counts (see lexical.py)
 
 A build writes a new generation beside the live one, fsyncs it, then renames CURRENT: a reader sees the old
 index or the new one, never a mix. Every file's CRC32 is in the manifest, so damage is detected.
@@ -325,7 +325,7 @@ class IndexStore:
         }
         if progress:
             progress("writing index", 0, 1)
-        self._write_generation(new_manifest, chunks, snippets, chunk_texts, snippet_texts, cvecs, svecs)
+        self._write_generation(new_manifest, chunks, snippets, chunk_texts, snippet_texts, cvecs, svecs, old_gen)
         report.chunks, report.snippets, report.wrote = len(chunks), len(snippets), True
         report.seconds = time.perf_counter() - started
         return report
@@ -339,6 +339,7 @@ class IndexStore:
         snippet_texts: list[str],
         cvecs: np.ndarray,
         svecs: np.ndarray,
+        previous: Path | None,
     ) -> None:
         import numpy as np
 
@@ -369,8 +370,11 @@ class IndexStore:
         (tmp / "snippet_features.json").write_text(json.dumps(features, separators=(",", ":")))
         write_faiss(tmp / "chunks.faiss", cvecs)
         write_faiss(tmp / "snippets.faiss", svecs)
-        lexical.build([chunk_lexical_text(c) for c in chunks], tmp / "bm25_chunks")
-        lexical.build([snippet_lexical_text(s) for _, s in snippets], tmp / "bm25_snippets")
+        for folder, texts in (
+            ("bm25_chunks", [chunk_lexical_text(c) for c in chunks]),
+            ("bm25_snippets", [snippet_lexical_text(s) for _, s in snippets]),
+        ):
+            lexical.build(texts, tmp / folder, previous / folder if previous else None)
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
         manifest["checksums"] = {p.relative_to(tmp).as_posix(): _crc(p) for p in files}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))

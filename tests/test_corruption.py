@@ -24,7 +24,7 @@ from assistant.store import IndexStore
 QUESTION = "Flannel vs Calico?"
 BM25_FILES = [
     "data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy", "params.index.json",
-    "stopwords.json", "vocab.index.json",
+    "stopwords.json", "vocab.index.json", "counts.terms.npy", "counts.tfs.npy", "counts.ptr.npy", "hashes.json",
 ]  # fmt: skip
 GENERATION_FILES = [
     "manifest.json", "chunks.jsonl", "chunk_offsets.npy", "snippets.jsonl", "snippet_offsets.npy",
