@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -45,13 +46,15 @@ def model_dir() -> Path:
 def _weights_fingerprint() -> str:
     weights = model_dir() / "model.safetensors"
     st = weights.stat()
-    return hashlib.sha256(f"{MODEL_ID}:{st.st_size}:{ONNX_OPSET}".encode()).hexdigest()[:12]
+    return hashlib.sha256(f"{MODEL_ID}:{st.st_size}:{ONNX_OPSET}:external-data".encode()).hexdigest()[:12]
 
 
 def onnx_path() -> Path:
+    """The exported graph; its weights lie beside it in model.onnx.data (external data: a session maps them
+    instead of parsing 90 MB of protobuf, ~0.1 s of every cold query)."""
     from assistant.config import user_data_dir
 
-    return user_data_dir() / "onnx" / f"all-MiniLM-L6-v2-{_weights_fingerprint()}.onnx"
+    return user_data_dir() / "onnx" / f"all-MiniLM-L6-v2-{_weights_fingerprint()}" / "model.onnx"
 
 
 class SentenceTransformerEmbedder:
@@ -72,7 +75,8 @@ class SentenceTransformerEmbedder:
 
 
 def export_onnx(target: Path | None = None) -> Path:
-    """Export the packaged weights to ONNX once (a derived file, kept in the cache dir)."""
+    """Export the packaged weights to ONNX once (derived files, kept in the cache dir). The folder appears
+    complete or not at all."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are on disk; never ask a hub
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import torch
@@ -82,8 +86,10 @@ def export_onnx(target: Path | None = None) -> Path:
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
 
+    import onnx
+
     target = target or onnx_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.parent.mkdir(parents=True, exist_ok=True)
     model = AutoModel.from_pretrained(str(model_dir()), attn_implementation="eager")
     model.eval()
 
@@ -97,7 +103,10 @@ def export_onnx(target: Path | None = None) -> Path:
             return out.last_hidden_state
 
     ids = torch.ones((2, 16), dtype=torch.long)
-    tmp = target.with_suffix(f".tmp{os.getpid()}")
+    tmp_dir = target.parent.with_name(f".{target.parent.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    tmp_dir.mkdir()
+    tmp = tmp_dir / "traced.onnx"
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer chatter; tests check the export against the reference
         torch.onnx.export(
@@ -111,21 +120,25 @@ def export_onnx(target: Path | None = None) -> Path:
             opset_version=ONNX_OPSET,
             dynamo=False,
         )
-    os.replace(tmp, target)
+    graph = onnx.load(str(tmp))
+    onnx.save_model(graph, str(tmp_dir / target.name), save_as_external_data=True, location=target.name + ".data")
+    tmp.unlink()
+    shutil.rmtree(target.parent, ignore_errors=True)  # a damaged earlier export
+    os.rename(tmp_dir, target.parent)
     return target
 
 
-def ensure_onnx(progress: bool = True) -> Path:
+def ensure_onnx(progress: bool = True, reason: str = "one-time ONNX export") -> Path:
     path = onnx_path()
-    if not path.exists():
+    if not (path.exists() and path.with_name(path.name + ".data").exists()):
         if progress:
-            print("kt: preparing the model for fast queries (one-time ONNX export)…", file=sys.stderr)
+            print(f"kt: preparing the model for fast queries ({reason})…", file=sys.stderr)
         export_onnx(path)
     return path
 
 
 def _session(ort, path: Path):  # type: ignore[no-untyped-def]
-    # (Saving the optimised graph in ORT format was tried: sessions did not start faster, ~0.2 s either way.)
+    # (Saving the optimised graph in ORT format was tried: sessions did not start faster.)
     return ort.InferenceSession(str(path), _session_options(ort), providers=["CPUExecutionProvider"])
 
 
@@ -134,6 +147,8 @@ def _session_options(ort):  # type: ignore[no-untyped-def]
     opts.intra_op_num_threads = min(2, os.cpu_count() or 1)
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
+    # Prepacking copies every weight matrix at start (~0.1 s); batch throughput here is the same without it.
+    opts.add_session_config_entry("session.disable_prepacking", "1")
     return opts
 
 
@@ -145,8 +160,14 @@ class OnnxEmbedder:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        path = path or ensure_onnx()
-        self.session = _session(ort, path)
+        if path is not None:
+            self.session = _session(ort, path)
+        else:
+            try:
+                self.session = _session(ort, ensure_onnx())
+            except Exception:  # onnxruntime raises its own types for a damaged file
+                shutil.rmtree(onnx_path().parent, ignore_errors=True)
+                self.session = _session(ort, ensure_onnx(reason="the cached export was damaged"))
         self.tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()

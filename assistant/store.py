@@ -4,6 +4,7 @@ atomically.
     index/
       CURRENT             name of the live generation (replaced by an atomic rename)
       .lock, .lock.json   one builder at a time, and who it is
+      journal.bin         vectors embedded by a build that has not finished (see VectorJournal)
       gen-…/              one complete generation
         manifest.json     schema, model, chunker version, files (hash, stat), checksums of every file below
         chunks.jsonl      one chunk per line;  chunk_offsets.npy: byte offset of each line
@@ -34,7 +35,7 @@ from assistant.model import Chunk, Snippet
 from assistant.notes import NoteFile, UnreadableNote, read_note, scan, shown
 from assistant.snippets import link_examples
 from assistant.texts import chunk_lexical_text, snippet_embed_text, snippet_lexical_text
-from assistant.vectors import Progress, load_for_reuse, reuse_or_embed, text_hash, write_faiss
+from assistant.vectors import Progress, VectorJournal, load_for_reuse, reuse_or_embed, text_hash, write_faiss
 
 SCHEMA_VERSION = 2
 GENERATION_FILES = (  # besides manifest.json and the bm25 folders' files
@@ -297,6 +298,13 @@ class IndexStore:
             return report
 
         old_chunks, old_cvecs, old_svecs = load_for_reuse(old_gen) if old_gen else ({}, {}, {})
+        journal = VectorJournal(self.root / "journal.bin")
+        if force:
+            journal.discard()
+        elif resumed := journal.read():
+            report.warnings.append(f"kept {len(resumed)} vectors from an interrupted build")
+            old_cvecs.update(resumed)  # a journal holds chunk and snippet vectors alike; hashes do not collide
+            old_svecs.update(resumed)
         chunks: list[Chunk] = []
         for key in sorted(files):
             if key in fresh:
@@ -307,8 +315,8 @@ class IndexStore:
         snippets = [(ci, s) for ci, c in enumerate(chunks) for s in c.snippets]
         chunk_texts = [c.embed_text for c in chunks]
         snippet_texts = [snippet_embed_text(s) for _, s in snippets]
-        cvecs, n_chunks = reuse_or_embed(chunk_texts, old_cvecs, embedder, progress, "chunks")
-        svecs, n_snippets = reuse_or_embed(snippet_texts, old_svecs, embedder, progress, "snippets")
+        cvecs, n_chunks = reuse_or_embed(chunk_texts, old_cvecs, embedder, progress, "chunks", journal)
+        svecs, n_snippets = reuse_or_embed(snippet_texts, old_svecs, embedder, progress, "snippets", journal)
         report.embedded = n_chunks + n_snippets
 
         new_manifest = {
@@ -326,6 +334,7 @@ class IndexStore:
         if progress:
             progress("writing index", 0, 1)
         self._write_generation(new_manifest, chunks, snippets, chunk_texts, snippet_texts, cvecs, svecs, old_gen)
+        journal.discard()  # every vector is in the live generation now
         report.chunks, report.snippets, report.wrote = len(chunks), len(snippets), True
         report.seconds = time.perf_counter() - started
         return report

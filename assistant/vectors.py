@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import struct
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.embed import DIM, Embedder
+from assistant.embed import DIM, MAX_TOKENS, MODEL_ID, Embedder
 from assistant.model import Chunk, Snippet
 
 if TYPE_CHECKING:
@@ -80,12 +82,66 @@ def _snippet_fields(rec: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in rec.items() if k not in ("chunk", "h")}
 
 
+class VectorJournal:
+    """Vectors a build has embedded but not yet written into a generation, appended batch by batch: a build
+    killed after minutes of embedding loses at most its last batch, and the next build picks up the rest.
+    Records are (12-byte text hash, vector, CRC32); a torn or damaged tail is ignored. The first line names
+    the model, so vectors of another model are never reused."""
+
+    HEADER = (json.dumps({"model": MODEL_ID, "dim": DIM, "max_tokens": MAX_TOKENS}) + "\n").encode()
+    RECORD = struct.Struct(f"<12s{DIM * 4}sI")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self) -> dict[str, np.ndarray]:
+        import numpy as np
+
+        try:
+            data = self.path.read_bytes()
+        except OSError:
+            return {}
+        if not data.startswith(self.HEADER):
+            self.discard()  # another model's, or garbage
+            return {}
+        out: dict[str, np.ndarray] = {}
+        body = memoryview(data)[len(self.HEADER) :]
+        good = 0
+        for start in range(0, len(body) - self.RECORD.size + 1, self.RECORD.size):
+            digest, raw, crc = self.RECORD.unpack_from(body, start)
+            if zlib.crc32(digest + raw) != crc:
+                break
+            out[digest.hex()] = np.frombuffer(raw, dtype="<f4")
+            good = start + self.RECORD.size
+        if good < len(body):
+            os.truncate(self.path, len(self.HEADER) + good)  # later records must start on a record boundary
+        return out
+
+    def append(self, items: list[tuple[str, np.ndarray]]) -> None:
+        import numpy as np
+
+        fresh = not self.path.exists()
+        with self.path.open("ab") as f:
+            if fresh or f.tell() == 0:
+                f.write(self.HEADER)
+            for h, vec in items:
+                digest, raw = bytes.fromhex(h), np.asarray(vec, dtype="<f4").tobytes()
+                f.write(self.RECORD.pack(digest, raw, zlib.crc32(digest + raw)))
+
+    def discard(self) -> None:
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
 def reuse_or_embed(
     texts: list[str],
     cache: dict[str, np.ndarray],
     embedder: Embedder | Callable[[], Embedder],
     progress: Progress | None,
     what: str,
+    journal: VectorJournal | None = None,
 ) -> tuple[np.ndarray, int]:
     """Vectors for texts: reused when the same text was embedded before, each new distinct text embedded once."""
     embedded = 0
@@ -106,7 +162,10 @@ def reuse_or_embed(
                 progress(f"embedding {what}", start, len(items))
             part = items[start : start + step]
             vecs = embedder.embed([t for _, t in part])  # type: ignore[union-attr]
-            cache.update({h: v for (h, _), v in zip(part, vecs, strict=True)})
+            done = [(h, v) for (h, _), v in zip(part, vecs, strict=True)]
+            cache.update(done)
+            if journal:
+                journal.append(done)
         if progress:
             progress(f"embedding {what}", len(items), len(items))
         embedded = len(items)

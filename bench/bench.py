@@ -162,9 +162,9 @@ def seed_onnx(home: Path) -> None:
     sources = [os.environ.get("KT_HOME"), os.path.expanduser("~/.cache/kubernetes-therapy")]
     (home / "onnx").mkdir(parents=True, exist_ok=True)
     for src in filter(None, sources):
-        for f in Path(src, "onnx").glob("*.onnx"):
-            if not (home / "onnx" / f.name).exists():
-                shutil.copy2(f, home / "onnx" / f.name)
+        for f in Path(src, "onnx").glob("*/model.onnx"):
+            if not (home / "onnx" / f.parent.name).exists():
+                shutil.copytree(f.parent, home / "onnx" / f.parent.name)
 
 
 def imports_torch(importtime_log: str) -> bool:

@@ -27,7 +27,9 @@ from typer.testing import CliRunner
 from assistant.cli import app
 from assistant.config import BUNDLED_NOTES, PROJECT_ROOT, Settings
 from assistant.core import Assistant
+from assistant.model import Chunk
 from assistant.store import IndexBusy, IndexStore
+from assistant.vectors import read_faiss_vectors
 
 SEED = BUNDLED_NOTES / "kubernetes-therapy.md"
 KILLS = 20
@@ -276,3 +278,40 @@ def test_concurrent_builders_take_turns(
     assert first.wait(timeout=120) == 0
     assert second.wait(timeout=120) == 0
     assert_complete(index)
+
+
+def test_a_killed_long_build_keeps_what_it_embedded(
+    tmp_path: Path, kt_env: dict[str, str], embedder, started: list[Popen]
+) -> None:  # type: ignore[no-untyped-def]
+    """Minutes of embedding are not thrown away by a crash: the next build embeds only what was left."""
+    notes, index = tmp_path / "notes", tmp_path / "index"
+    notes.mkdir()
+    rng = random.Random(7)
+    sections = [f"## Topic {i}\n\n{' '.join(rng.choices(WORDS, k=60))} topic{i}.\n" for i in range(250)]
+    (notes / "big.md").write_text("# Big runbook\n\n" + "\n".join(sections))
+    proc = start_index(notes, index, kt_env, tmp_path / "killed.err")
+    started.append(proc)
+    journal = index / "journal.bin"
+    deadline = time.monotonic() + 120
+    while not (journal.exists() and journal.stat().st_size > 2 * 64 * 1552):  # two batches of 64 vectors
+        assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "killed.err").read_text()
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (index / "CURRENT").exists()  # killed before it could write anything else
+
+    with journal.open("ab") as f:
+        f.write(b"torn record")  # as if killed in the middle of a write
+    notices: list[str] = []
+    report = Assistant(Settings((notes,), index), notice=notices.append, embedder=embedder).update()
+    total = report.chunks + report.snippets
+    assert report.embedded <= total - 2 * 64, (report.embedded, total)
+    assert any("interrupted build" in n for n in notices), notices
+    assert not journal.exists()
+    assert_complete(index)
+
+    # The kept vectors are the model's vectors of those texts.
+    gen = IndexStore(index).current()
+    texts = [Chunk.from_record(json.loads(line), ()).embed_text for line in (gen / "chunks.jsonl").open("rb")]
+    stored = np.asarray(read_faiss_vectors(gen / "chunks.faiss"))
+    assert np.allclose(stored, embedder.embed(texts), atol=1e-5)

@@ -101,3 +101,30 @@ def test_status_lists_stale_files(tmp_path: Path, notes_dir: Path, embedder) -> 
     (notes_dir / "new.md").write_text("# New\n\nfresh\n")
     status = assistant.status()
     assert status["stale"]["added"] == ["new.md"] and status["chunks"] > 10
+
+
+def test_vector_journal_survives_a_torn_tail_and_ignores_other_models(tmp_path: Path) -> None:
+    import numpy as np
+
+    from assistant.vectors import VectorJournal, text_hash
+
+    journal = VectorJournal(tmp_path / "journal.bin")
+    rng = np.random.default_rng(0)
+    first = [(text_hash(f"text {i}"), rng.random(384, dtype=np.float32)) for i in range(3)]
+    journal.append(first)
+    with journal.path.open("ab") as f:
+        f.write(b"\x00" * 100)  # a record cut short by a crash
+    assert set(journal.read()) == {h for h, _ in first}
+    later = (text_hash("later"), rng.random(384, dtype=np.float32))
+    journal.append([later])  # lands on a record boundary: the torn bytes were cut off
+    kept = journal.read()
+    assert len(kept) == 4 and np.array_equal(kept[later[0]], later[1])
+
+    raw = bytearray(journal.path.read_bytes())
+    raw[len(VectorJournal.HEADER) + 20] ^= 0xFF  # damage inside the first record
+    journal.path.write_bytes(bytes(raw))
+    assert journal.read() == {}
+
+    journal.path.write_bytes(b'{"model": "another/model"}\n' + bytes(2000))
+    assert journal.read() == {} and not journal.path.exists()
+    journal.discard()  # nothing to discard: no error
