@@ -154,16 +154,62 @@ def snippet_features(code: str, lang: str) -> dict[str, object]:
     return {"lang": lang, "actions": sorted(list(a) for a in actions)}
 
 
+def verb_form(word: str) -> str:
+    """The base form VERBS knows of an inflected verb: exposes → expose, listed → list, creating → create,
+    running → run. Unknown words come back unchanged."""
+    if word in VERBS or len(word) < 5:
+        return word
+    candidates = []
+    if word.endswith("s"):
+        candidates += [word[:-1], word[:-2]]  # exposes, patches
+    if word.endswith("ed"):
+        candidates += [word[:-1], word[:-2], word[:-3]]  # deleted, listed, scaled→scale via [:-1]
+    if word.endswith("ing"):
+        candidates += [word[:-3], word[:-3] + "e", word[:-4]]  # listing, creating, running
+    return next((c for c in candidates if c in VERBS), word)
+
+
+def main_request(question: str) -> tuple[set[str], str]:
+    """The kubectl verbs of the question's first verb, and the first resource after it: "Create a deployment
+    … that exposes port 80 (don't create a service)" mainly asks to create a deployment."""
+    words = re.findall(r"[a-z][a-z-]*", _joined(question.lower()))
+    for i, word in enumerate(words):
+        if verbs := VERBS.get(verb_form(word)):
+            resource = next((f for w in words[i + 1 :] if (f := fold(w)) in KINDS), "")
+            return verbs, resource
+    return set(), ""
+
+
+_NEGATED = re.compile(r"\b(?:don't|dont|do not|does not|doesn't|without|never)\b[^.,;:()]*")
+
+
+def _joined(text: str) -> str:
+    """Lower-case question text with two-word names joined ("config map" → configmap) and what it asks
+    not to do dropped ("… (don't create a service)", "without creating it")."""
+    text = _NEGATED.sub(" ", text)
+    text = _DESCRIBE.sub("describe", text)
+    text = _NEW_YAML.sub("create", text)
+    for phrase, word in _TWO_WORDS.items():
+        text = text.replace(phrase, word)
+    return text
+
+
+# "Get the YAML for a new namespace" asks for `kubectl create namespace … --dry-run=client -o yaml`.
+_NEW_YAML = re.compile(
+    r"\b(?:get|generate|output|print|show|write)(?: me)? (?:the |a )?(?:yaml|manifest) (?:for|of) (?:a|an) new\b"
+)
+# "Get information about the pod" asks for `kubectl describe`, not `kubectl get`.
+_DESCRIBE = re.compile(r"\b(?:get|show|see|display|find)(?: me)?(?: the| more| all)? (?:information|info|details)\b")
+
+
 def wanted(question: str) -> tuple[set[str], set[str]]:
     """(kubectl verbs, resources) a question asks for: "Create a cron job …" → ({create, run, apply}, {cronjob}).
     Its other words count too, for subcommands ("image" → `kubectl set image`)."""
-    text = question.lower()
-    for phrase, word in _TWO_WORDS.items():
-        text = text.replace(phrase, word)
+    text = _joined(question.lower())
     verbs: set[str] = set()
     resources: set[str] = set()
     for word in re.findall(r"[a-z][a-z-]*", text):
-        verbs |= VERBS.get(word, set())
+        verbs |= VERBS.get(verb_form(word), set())
         folded = fold(word)
         if folded in KINDS or folded in ("node", "event", "endpoints"):
             resources.add(folded)

@@ -172,10 +172,9 @@ class OnnxEmbedder:
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()
 
-    def _run(self, texts: list[str]) -> np.ndarray:
+    def _run(self, encs: list) -> np.ndarray:  # type: ignore[type-arg]
         import numpy as np
 
-        encs = self.tokenizer.encode_batch(texts)
         width = max(len(e.ids) for e in encs)
         ids = np.zeros((len(encs), width), dtype=np.int64)
         mask = np.zeros_like(ids)
@@ -195,9 +194,10 @@ class OnnxEmbedder:
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         if not texts:
             return out
-        # Sorting by length keeps padding (wasted work) small inside each batch.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        encs = self.tokenizer.encode_batch(texts)
+        # Batches of similar token counts: padding (wasted work) stays small.
+        order = sorted(range(len(texts)), key=lambda i: len(encs[i].ids))
         for start in range(0, len(order), BATCH_SIZE):
             idx = order[start : start + BATCH_SIZE]
-            out[idx] = self._run([texts[i] for i in idx])
+            out[idx] = self._run([encs[i] for i in idx])
         return out

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.commands import KINDS, SUBCOMMAND_WORDS, wanted
+from assistant.commands import KINDS, SUBCOMMAND_WORDS, main_request, wanted
 from assistant.lexical import LexicalIndex
 from assistant.model import Chunk, Snippet
 from assistant.store import IndexCorrupt
@@ -183,13 +183,14 @@ def command_matches(reader: IndexReader, query: str, sims: np.ndarray, n: int) -
     verbs, resources = wanted(query)
     if not verbs and not resources:
         return {}
+    main = main_request(query)
     words = set(re.findall(r"[a-z]+", query.lower()))
     by_verb, by_kind = reader.command_index
     scores: dict[int, float] = {}
     target: dict[int, str] = {}
     for verb in verbs:
         for si, sub, resource in by_verb.get(verb, ()):
-            score = action_score(verb, sub, resource, words, resources)
+            score = action_score(verb, sub, resource, words, resources, main)
             if score > scores.get(si, 0.0):
                 scores[si], target[si] = score, resource
     for resource in resources:
@@ -215,11 +216,23 @@ def command_matches(reader: IndexReader, query: str, sims: np.ndarray, n: int) -
 PRODUCTS = {"expose": "service", "autoscale": "horizontalpodautoscaler", "run": "pod"}
 
 
-def action_score(verb: str, sub: str, resource: str, words: set[str], resources: set[str]) -> float:
+def action_score(
+    verb: str,
+    sub: str,
+    resource: str,
+    words: set[str],
+    resources: set[str],
+    main: tuple[set[str], str] = (set(), ""),
+) -> float:
     """How well one kubectl action answers: 1 for the verb, +1 for the asked resource, +0.5 for the asked
-    subcommand ("image" → `set image`) or a product that was asked for, less for a different resource or
-    subcommand (`kubectl set env` when the question is about the image)."""
+    subcommand ("image" → `set image`) or a product that was asked for, +0.5 for doing the question's main
+    request (its first verb, on the first resource after it), less for a different resource or subcommand
+    (`kubectl set env` when the question is about the image)."""
     score = 1.0
+    main_verbs, main_resource = main
+    product = PRODUCTS.get(verb)
+    if main_resource and (verb in main_verbs or product == main_resource) and main_resource in (resource, product):
+        score += 0.5
     if sub:
         score += 0.5 if SUBCOMMAND_WORDS.get(sub, {sub}) & words else -0.5
     if resources and resource:

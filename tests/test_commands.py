@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.commands import action, kubectl_commands, snippet_features, wanted
+from assistant.commands import action, kubectl_commands, main_request, snippet_features, verb_form, wanted
+from assistant.search import action_score
 
 
 def test_actions_of_kubectl_commands() -> None:
@@ -37,6 +38,41 @@ def test_what_a_question_asks_for() -> None:
     verbs, resources = wanted("how do I roll back a deployment")
     assert "rollout" in verbs and resources == {"deployment"}
     assert wanted("what is an overlay network") == (set(), set())
+
+
+def test_inflected_verbs_are_understood() -> None:
+    assert [verb_form(w) for w in "exposes listed creating running deleted patches modifying".split()] == [
+        "expose", "list", "create", "run", "delete", "patch", "modify",
+    ]  # fmt: skip
+    assert verb_form("process") == "process" and verb_form("pods") == "pods"  # not verbs: unchanged
+    assert "expose" in wanted("Create a service that exposes the deployment")[0]
+
+
+def test_the_main_request_is_the_first_verb_and_the_resource_after_it() -> None:
+    assert main_request("Create a service that exposes the deployment on port 6262") == (
+        {"create", "run", "apply"}, "service",
+    )  # fmt: skip
+    assert main_request("Please list the pods") == ({"get"}, "pod")
+    assert main_request("Get information about the pod") == ({"describe"}, "pod")
+    assert main_request("Get the YAML for a new namespace called myns")[0] == {"create", "run", "apply"}
+    assert main_request("What is a pod?") == (set(), "")
+
+
+def test_what_a_question_asks_not_to_do_is_dropped() -> None:
+    verbs, resources = wanted("Create a deployment exposing port 80 (don't create a service for it)")
+    assert resources == {"deployment"}
+    verbs, resources = wanted("Show the yaml of a namespace without creating it")
+    assert "create" not in verbs and resources == {"namespace"}
+
+
+def test_the_main_request_breaks_ties() -> None:
+    words = {"create", "service", "exposes", "deployment"}
+    resources = {"service", "deployment"}
+    main = main_request("Create a service that exposes the deployment")
+    expose = action_score("expose", "", "deployment", words, resources, main)
+    create_service = action_score("create", "", "service", words, resources, main)
+    create_deployment = action_score("create", "", "deployment", words, resources, main)
+    assert expose > create_service > create_deployment
 
 
 def test_command_matching_finds_the_command_that_does_the_job(seed_assistant) -> None:  # type: ignore[no-untyped-def]
