@@ -31,7 +31,9 @@ def compose_answer(
         searched, comparison = rewrite(question, conversation)
     else:
         searched, comparison = question, detect_comparison(question)
-    query = expand(searched)
+    # Abbreviations are spelled out for comparisons ("PV or PVC?"); in a task ("mount a PVC in a deployment")
+    # the spelled-out words would outweigh the rest of the question.
+    query = expand(searched) if comparison else searched
     passages, snippets = assistant.retrieve(reader, query, k, n_snippets, offset)
     sides = []
     if comparison and offset == 0:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from assistant.commands import KINDS, SUBCOMMAND_WORDS, main_request, wanted
-from assistant.lexical import LexicalIndex
+from assistant.lexical import QUESTION_WORDS, STOPWORDS_EN, LexicalIndex, tokenize
 from assistant.model import Chunk, Snippet
 from assistant.store import IndexCorrupt
 from assistant.vectors import read_faiss_vectors
@@ -26,6 +26,7 @@ from assistant.vectors import read_faiss_vectors
 RRF_K = 60
 CANDIDATES = 60
 SNIPPET_POOL = 60  # snippets considered for an answer, before the relevance floor
+TITLE_POOL = 20  # passages whose titles are compared with the question
 MIN_SIM = 0.3  # cosine, query vs snippet descriptor
 MIN_SIM_LEXICAL = 0.2  # the same, for snippets that also share words with the question
 
@@ -244,6 +245,20 @@ def action_score(
     return max(score, 0.25)
 
 
+def title_ranks(reader: IndexReader, query: str, fused: dict[int, float], n: int = TITLE_POOL) -> dict[int, int]:
+    """Among the best n passages, those whose whole title is in the question ("Kube-Proxy" for "what does
+    kube-proxy do", not "Key Aspects of Kube Proxy"), longer titles (more specific) first."""
+    words = set(tokenize(query, QUESTION_WORDS | STOPWORDS_EN))
+    best = sorted(fused, key=lambda ci: -fused[ci])[:n]
+    share: dict[int, int] = {}
+    for ci in best:
+        headings = reader.chunk(ci).headings
+        title = set(tokenize(headings[-1], STOPWORDS_EN)) if headings else set()
+        if title and title <= words:
+            share[ci] = len(title)
+    return {ci: r for r, ci in enumerate(sorted(share, key=lambda ci: -share[ci]))}
+
+
 def fuse(*rankings: tuple[dict[int, int], float]) -> dict[int, float]:
     """Weighted reciprocal rank fusion: Σ w / (K + rank)."""
     fused: dict[int, float] = {}
@@ -266,6 +281,7 @@ class Weights:
     snippet_command: float = 1.0
     command_match: float = 2.0
     generated: float = 0.8  # multiplier for passages of generated reference pages
+    title: float = 0.3  # passages whose own title the question covers
 
 
 WEIGHTS = Weights()
@@ -364,6 +380,9 @@ def rank(
     for ci in fused:
         if reader.chunk_generated[ci]:  # reference pages should not drown out the pages that explain a task
             fused[ci] *= weights.generated
+    if weights.title:
+        for ci, r in title_ranks(reader, query, fused).items():
+            fused[ci] += weights.title / (RRF_K + r + 1)
     passages = sorted(fused.items(), key=lambda kv: -kv[1])
     passage_rank = {ci: r for r, (ci, _) in enumerate(passages[:CANDIDATES])}
     parent = {}
