@@ -259,6 +259,21 @@ def title_ranks(reader: IndexReader, query: str, fused: dict[int, float], n: int
     return {ci: r for r, ci in enumerate(sorted(share, key=lambda ci: -share[ci]))}
 
 
+# Words that name the kind of snippet a question wants ("the dockerfile for …", "pvc yaml").
+SNIPPET_KIND_WORDS = {"dockerfile": "dockerfile", "yaml": "yaml", "manifest": "yaml", "manifests": "yaml"}
+
+
+def kind_ranks(reader: IndexReader, query: str, fused: dict[int, float], n: int = TITLE_POOL) -> dict[int, int]:
+    """Among the best n passages, those holding the kind of snippet the question names, in their order."""
+    kinds = {SNIPPET_KIND_WORDS[w] for w in re.findall(r"[a-z]+", query.lower()) if w in SNIPPET_KIND_WORDS}
+    if not kinds or not reader.n_snippets:
+        return {}
+    langs = np.asarray(reader.snippet_langs)
+    holders = set(np.unique(reader.snippet_chunk[np.isin(langs, list(kinds))]).tolist())
+    best = sorted(fused, key=lambda ci: -fused[ci])[:n]
+    return {ci: r for r, ci in enumerate(ci for ci in best if ci in holders)}
+
+
 def fuse(*rankings: tuple[dict[int, int], float]) -> dict[int, float]:
     """Weighted reciprocal rank fusion: Σ w / (K + rank)."""
     fused: dict[int, float] = {}
@@ -382,6 +397,8 @@ def rank(
             fused[ci] *= weights.generated
     if weights.title:
         for ci, r in title_ranks(reader, query, fused).items():
+            fused[ci] += weights.title / (RRF_K + r + 1)
+        for ci, r in kind_ranks(reader, query, fused).items():
             fused[ci] += weights.title / (RRF_K + r + 1)
     passages = sorted(fused.items(), key=lambda kv: -kv[1])
     passage_rank = {ci: r for r, (ci, _) in enumerate(passages[:CANDIDATES])}
