@@ -208,9 +208,20 @@ def wanted(question: str) -> tuple[set[str], set[str]]:
     text = _joined(question.lower())
     verbs: set[str] = set()
     resources: set[str] = set()
-    for word in re.findall(r"[a-z][a-z-]*", text):
+    words = re.findall(r"[a-z][a-z-]*", text)
+    for word in words:
         verbs |= VERBS.get(verb_form(word), set())
         folded = fold(word)
         if folded in KINDS or folded in ("node", "event", "endpoints"):
             resources.add(folded)
+    if not resources:  # "Get the value of mysecret2", "scale nginx-deployment": the kind is in the name
+        resources = {kind for w in re.findall(r"[a-z0-9-]+", text) if (kind := _kind_in_name(w))}
     return verbs, resources
+
+
+def _kind_in_name(name: str) -> str:
+    for part in re.split(r"[-0-9]+", name):
+        part = part.removeprefix("my")
+        if len(part) > 2 and fold(part) in KINDS and part != name:
+            return fold(part)
+    return ""

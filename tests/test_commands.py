@@ -58,6 +58,13 @@ def test_the_main_request_is_the_first_verb_and_the_resource_after_it() -> None:
     assert main_request("What is a pod?") == (set(), "")
 
 
+def test_a_kind_in_an_object_name_counts_when_no_kind_is_named() -> None:
+    assert wanted("Get the value of mysecret2") == ({"get"}, {"secret"})
+    assert wanted("scale nginx-deployment to 3 replicas")[1] == {"deployment"}
+    assert wanted("create a pod named web-service")[1] == {"pod"}  # a named kind wins over the name
+    assert wanted("restart kube-proxy")[1] == set()
+
+
 def test_what_a_question_asks_not_to_do_is_dropped() -> None:
     verbs, resources = wanted("Create a deployment exposing port 80 (don't create a service for it)")
     assert resources == {"deployment"}
