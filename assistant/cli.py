@@ -64,7 +64,7 @@ def _progress() -> Any:
     return update
 
 
-def _assistant(notes: list[Path] | None, index: Path | None) -> Any:
+def _assistant(notes: list[Path] | None, index: Path | None, one_shot: bool = False) -> Any:
     from assistant.config import resolve
     from assistant.core import Assistant
 
@@ -73,7 +73,7 @@ def _assistant(notes: list[Path] | None, index: Path | None) -> Any:
     if missing:
         _err(f"notes folder not found: {', '.join(missing)}")
         raise typer.Exit(1)
-    return Assistant(settings, progress=_progress())
+    return Assistant(settings, progress=_progress(), one_shot=one_shot)
 
 
 def _console() -> Any:
@@ -110,7 +110,7 @@ def ask(
     index: IndexOpt = None,
 ) -> None:
     """Answer a question from your notes: ranked passages plus the matching commands and YAML."""
-    assistant = _assistant(*_common(ctx, notes, index))
+    assistant = _assistant(*_common(ctx, notes, index), one_shot=question is not None)
     if question is None:
         if sys.stdin.isatty():
             _err("give a QUESTION, or pipe questions in, one per line")
@@ -142,7 +142,7 @@ def index_cmd(
     index: IndexOpt = None,
 ) -> None:
     """Build or update the index: only new or edited notes are re-embedded."""
-    assistant = _assistant(*_common(ctx, notes, index))
+    assistant = _assistant(*_common(ctx, notes, index), one_shot=True)  # bulk embedding: prepacking gains nothing
     report = assistant.update(force=rebuild)
     if as_json:
         print(json.dumps(report.to_json()))
@@ -157,7 +157,7 @@ def index_cmd(
 @app.command()
 def status(ctx: typer.Context, as_json: JsonOpt = False, notes: NotesOpt = None, index: IndexOpt = None) -> None:
     """Show the notes folders, the index and which notes changed since it was built."""
-    assistant = _assistant(*_common(ctx, notes, index))
+    assistant = _assistant(*_common(ctx, notes, index), one_shot=True)
     info = assistant.status()
     if as_json:
         print(json.dumps(info))

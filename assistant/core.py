@@ -58,8 +58,12 @@ class Assistant:
         notice: Notice = say,
         progress: Progress | None = None,
         embedder: Embedder | None = None,
+        one_shot: bool = False,
     ) -> None:
+        """`one_shot`: this process answers once and exits (`kt ask QUESTION`), so the model starts as fast as
+        it can rather than answering as fast as it can."""
         self.settings = settings
+        self.one_shot = one_shot
         self.store = IndexStore(settings.index)
         self.notice = notice
         self.progress = progress
@@ -74,7 +78,7 @@ class Assistant:
         if self._embedder is None:
             from assistant.embed import OnnxEmbedder
 
-            self._embedder = OnnxEmbedder()
+            self._embedder = OnnxEmbedder(quick_start=self.one_shot)
         return self._embedder
 
     # --- the index -------------------------------------------------------------------------------------

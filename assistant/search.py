@@ -122,6 +122,10 @@ class IndexReader:
         rec = self._record(self._snippets_raw, self.snippet_offsets, i)
         return Snippet.from_json({k: v for k, v in rec.items() if k not in ("chunk", "h")})
 
+    def headings(self, i: int) -> list[str]:
+        """Chunk i's heading path, without parsing its snippets."""
+        return self._record(self._chunks_raw, self.chunk_offsets, i)["headings"]
+
     def chunk(self, i: int) -> Chunk:
         rec = self._record(self._chunks_raw, self.chunk_offsets, i)
         snippets = tuple(self.snippet(s) for s in rec["snippets"])
@@ -252,7 +256,7 @@ def title_ranks(reader: IndexReader, query: str, fused: dict[int, float], n: int
     best = sorted(fused, key=lambda ci: -fused[ci])[:n]
     share: dict[int, int] = {}
     for ci in best:
-        headings = reader.chunk(ci).headings
+        headings = reader.headings(ci)
         title = set(tokenize(headings[-1], STOPWORDS_EN)) if headings else set()
         if title and title <= words:
             share[ci] = len(title)
