@@ -182,39 +182,43 @@ def _lexical_ranks(scores: np.ndarray, n: int) -> dict[int, int]:
     return {int(i): r for r, i in enumerate(top) if scores[i] > 0}
 
 
-def command_matches(reader: IndexReader, query: str, sims: np.ndarray, n: int) -> dict[int, float]:
+def command_matches(
+    reader: IndexReader, query: str, sims: np.ndarray, n: int
+) -> tuple[dict[int, float], dict[int, tuple[str, str]]]:
     """Snippets whose kubectl command does what the question asks (verb, subcommand, resource), or manifests
-    of the kind it asks to create: {snippet: match score}, the best n (ties broken by closeness in meaning)."""
+    of the kind it asks to create: {snippet: match score}, the best n (ties broken by closeness in meaning);
+    and, for the commands that do one of the asked actions, which: {snippet: (verb, resource)}."""
     verbs, resources = wanted(query)
     if not verbs and not resources:
-        return {}
+        return {}, {}
     main = main_request(query)
     words = set(re.findall(r"[a-z]+", query.lower()))
     by_verb, by_kind = reader.command_index
     scores: dict[int, float] = {}
-    target: dict[int, str] = {}
+    target: dict[int, tuple[str, str]] = {}
     for verb in verbs:
         for si, sub, resource in by_verb.get(verb, ()):
             score = action_score(verb, sub, resource, words, resources, main)
             if score > scores.get(si, 0.0):
-                scores[si], target[si] = score, resource
+                scores[si], target[si] = score, (verb, resource)
     for resource in resources:
         for si in by_kind.get(KINDS.get(resource, ""), ()):
             scores[si] = max(scores.get(si, 0.0), 2.0 if verbs & {"create", "apply"} else 1.0)
     # Commands and manifests are ranked apart, then interleaved: hundreds of Pod manifests must not push the one
-    # `kubectl run` out of sight, nor the other way round. A question that names two objects ("a namespace and
-    # a pod") gets the best command for each before the second best for either.
+    # `kubectl run` out of sight, nor the other way round. A question that asks for several actions ("create a
+    # namespace and a pod", "run it, check it, delete it") gets the best command for each before the second
+    # best for any.
     kind_hits = {si for r in resources for si in by_kind.get(KINDS.get(r, ""), ())}
     order = sorted(scores, key=lambda si: (-scores[si], -float(sims[si]) if len(sims) else 0.0))
     commands = [si for si in order if si not in kind_hits]
-    firsts: dict[str, int] = {}
+    firsts: dict[tuple[str, str], int] = {}
     for si in commands:
         if scores[si] >= 2.0:
-            firsts.setdefault(target.get(si, ""), si)
+            firsts.setdefault(target.get(si, ("", "")), si)
     commands = list(firsts.values()) + [si for si in commands if si not in set(firsts.values())]
     manifests = [si for si in order if si in kind_hits]
-    mixed = [si for pair in zip_longest(commands, manifests) for si in pair if si is not None]
-    return {si: scores[si] for si in mixed[:n]}
+    mixed = [si for pair in zip_longest(commands, manifests) for si in pair if si is not None][:n]
+    return {si: scores[si] for si in mixed}, {si: target[si] for si in mixed if si in target and scores[si] >= 2.0}
 
 
 # What a command makes besides acting on its target: `kubectl expose deployment web` makes a Service.
@@ -383,7 +387,7 @@ def rank(
         snippet_lexical = _lexical_ranks(reader.snippet_bm25.scores(query), CANDIDATES)
     else:
         snippet_dense, snippet_lexical, snippet_sims = {}, {}, np.zeros(0, np.float32)
-    matches = command_matches(reader, query, snippet_sims, CANDIDATES)
+    matches, actions = command_matches(reader, query, snippet_sims, CANDIDATES)
     snippet_command = {si: r for r, si in enumerate(matches)}
     own = fuse((snippet_dense, weights.snippet_dense), (snippet_lexical, weights.snippet_lexical))
     best_snippet: dict[int, float] = {}
@@ -420,7 +424,7 @@ def rank(
         fused_snippets[si] = fused_snippets.get(si, 0.0) + weights.command_match * (score / 2) / (RRF_K + 1)
     snippets = sorted(fused_snippets.items(), key=lambda kv: -kv[1])
     kept = relevant_snippets(snippets[:SNIPPET_POOL], snippet_sims, snippet_lexical, matches)
-    return passages, diversify(kept, reader.snippet_langs, matches, query)
+    return passages, diversify(one_per_action(kept, actions), reader.snippet_langs, matches, query)
 
 
 def relevant_snippets(
@@ -433,6 +437,29 @@ def relevant_snippets(
         for si, score in ranked
         if sims[si] >= MIN_SIM or ((si in lexical or matches.get(si, 0) >= 2) and sims[si] >= MIN_SIM_LEXICAL)
     ]
+
+
+def one_per_action(
+    ranked: list[tuple[int, float]], actions: dict[int, tuple[str, str]], window: int = 5
+) -> list[tuple[int, float]]:
+    """In the first `window`, a command for each action the question asks for ("run it, check it, delete it")
+    before a second command for the same action. The others move down, in order."""
+    if len({actions[si] for si, _ in ranked if si in actions}) < 2:
+        return ranked
+    waiting = {actions[si] for si, _ in ranked if si in actions}
+    head: list[tuple[int, float]] = []
+    held: list[tuple[int, float]] = []
+    for item in ranked:
+        if len(head) == window:
+            break
+        key = actions.get(item[0])
+        if key is not None and key not in waiting and waiting:
+            held.append(item)  # this action has its command; others still wait for theirs
+            continue
+        waiting.discard(key)  # type: ignore[arg-type]
+        head.append(item)
+    chosen = {si for si, _ in head} | {si for si, _ in held}
+    return head + held + [item for item in ranked if item[0] not in chosen]
 
 
 MANIFEST_WORDS = {"yaml", "manifest", "manifests", "spec", "file", "definition"}

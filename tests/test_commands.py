@@ -85,3 +85,50 @@ def test_the_main_request_breaks_ties() -> None:
 def test_command_matching_finds_the_command_that_does_the_job(seed_assistant) -> None:  # type: ignore[no-untyped-def]
     answer = seed_assistant.ask("create a cronjob")
     assert "kubectl create cronjob nginx" in answer.snippets[0].snippet.code
+
+
+ACTIONS_NOTE = """# Pod chores
+
+## Start pods
+
+```bash
+kubectl run web --image=nginx
+```
+
+```bash
+kubectl run api --image=python:3.12 --port=8000
+```
+
+```bash
+kubectl run job-runner --image=busybox --restart=Never -- sleep 60
+```
+
+```bash
+kubectl run debug --image=busybox -it --rm -- sh
+```
+
+## Look at a pod
+
+```bash
+kubectl describe pod web
+```
+
+## Clean up
+
+```bash
+kubectl delete pod web
+```
+"""
+
+
+def test_each_action_asked_for_gets_a_command_before_repeats(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from assistant.config import Settings
+    from assistant.core import Assistant
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "pods.md").write_text(ACTIONS_NOTE)
+    assistant = Assistant(Settings((notes,), tmp_path / "index"), notice=lambda m: None, embedder=embedder)
+    answer = assistant.ask("Run a pod with nginx, check the pod, then delete the pod", k=3)
+    verbs = [action(kubectl_commands(s.snippet.code)[0])[0] for s in answer.snippets[:3]]  # type: ignore[index]
+    assert sorted(verbs) == ["delete", "describe", "run"], verbs
