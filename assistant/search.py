@@ -424,7 +424,7 @@ def rank(
         fused_snippets[si] = fused_snippets.get(si, 0.0) + weights.command_match * (score / 2) / (RRF_K + 1)
     snippets = sorted(fused_snippets.items(), key=lambda kv: -kv[1])
     kept = relevant_snippets(snippets[:SNIPPET_POOL], snippet_sims, snippet_lexical, matches)
-    return passages, diversify(one_per_action(kept, actions), reader.snippet_langs, matches, query)
+    return passages, diversify(kept, reader.snippet_langs, matches, query, actions)
 
 
 def relevant_snippets(
@@ -439,52 +439,42 @@ def relevant_snippets(
     ]
 
 
-def one_per_action(
-    ranked: list[tuple[int, float]], actions: dict[int, tuple[str, str]], window: int = 5
-) -> list[tuple[int, float]]:
-    """In the first `window`, a command for each action the question asks for ("run it, check it, delete it")
-    before a second command for the same action. The others move down, in order."""
-    if len({actions[si] for si, _ in ranked if si in actions}) < 2:
-        return ranked
-    waiting = {actions[si] for si, _ in ranked if si in actions}
-    head: list[tuple[int, float]] = []
-    held: list[tuple[int, float]] = []
-    for item in ranked:
-        if len(head) == window:
-            break
-        key = actions.get(item[0])
-        if key is not None and key not in waiting and waiting:
-            held.append(item)  # this action has its command; others still wait for theirs
-            continue
-        waiting.discard(key)  # type: ignore[arg-type]
-        head.append(item)
-    chosen = {si for si, _ in head} | {si for si, _ in held}
-    return head + held + [item for item in ranked if item[0] not in chosen]
-
-
 MANIFEST_WORDS = {"yaml", "manifest", "manifests", "spec", "file", "definition"}
 
 
 def diversify(
-    ranked: list[tuple[int, float]], langs: list[str], matches: dict[int, float], query: str, window: int = 5
+    ranked: list[tuple[int, float]],
+    langs: list[str],
+    matches: dict[int, float],
+    query: str,
+    actions: dict[int, tuple[str, str]] | None = None,
+    window: int = 5,
 ) -> list[tuple[int, float]]:
-    """Keep a mix in the first answers when the question asks for an action that both a command and a
-    manifest answer: at most 2 of the first `window` are manifests (3 when it asks for YAML) while a matching
-    command waits, and at most 3 are commands while a matching manifest waits. The rest move down, in order."""
+    """Keep a mix in the first `window` answers when the question asks for an action that both a command and
+    a manifest answer: at most 2 manifests (3 when it asks for YAML) while a matching command waits, and at
+    most 3 commands while a matching manifest waits. And when it asks for several actions ("run it, check
+    it, delete it"), a command for each before a second command for any. The rest move down, in order."""
+    actions = actions or {}
     is_yaml = {si: langs[si] == "yaml" for si in matches}
     has_match = {kind: any(v == kind and matches[si] >= 1.5 for si, v in is_yaml.items()) for kind in (True, False)}
     if len(ranked) <= window or not has_match[False]:
         return ranked
     wants_yaml = bool(MANIFEST_WORDS & set(re.findall(r"[a-z]+", query.lower())))
     most = {True: 3 if wants_yaml else 2, False: 3 if has_match[True] else window}
+    waiting = {actions[si] for si, _ in ranked if si in actions}
+    if len(waiting) < 2:
+        waiting = set()
     head: list[tuple[int, float]] = []
     held: list[tuple[int, float]] = []
     count = {True: 0, False: 0}
     for item in ranked:
         yaml_ = langs[item[0]] == "yaml"
-        if len(head) < window and count[yaml_] >= most[yaml_]:
+        action = actions.get(item[0])
+        repeat = action is not None and waiting and action not in waiting
+        if count[yaml_] >= most[yaml_] or repeat:
             held.append(item)
             continue
+        waiting.discard(action)  # type: ignore[arg-type]
         head.append(item)
         count[yaml_] += 1
         if len(head) == window:
