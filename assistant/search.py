@@ -439,6 +439,7 @@ def relevant_snippets(
     ]
 
 
+STRONG_MATCH = 2.5  # action_score of a command doing an asked verb on the asked resource, and more (main request…)
 MANIFEST_WORDS = {"yaml", "manifest", "manifests", "spec", "file", "definition"}
 
 
@@ -480,4 +481,11 @@ def diversify(
         if len(head) == window:
             break
     rest = [item for item in ranked if item not in head and item not in held]
+    main = [item for item in held + rest if matches.get(item[0], 0) >= STRONG_MATCH and not is_yaml[item[0]]]
+    if main and not any(matches.get(si, 0) >= STRONG_MATCH for si, _ in head):
+        # The command doing the question's main request ("create the job") outranks a repeat of the others,
+        # even when its own words are few (`kubectl create job my-job --image=busybox`).
+        best = main[0]
+        head.insert(min(2, len(head)), best)
+        return head + [item for item in held + rest if item is not best]
     return head + held + rest

@@ -132,3 +132,19 @@ def test_each_action_asked_for_gets_a_command_before_repeats(tmp_path, embedder)
     answer = assistant.ask("Run a pod with nginx, check the pod, then delete the pod", k=3)
     verbs = [action(kubectl_commands(s.snippet.code)[0])[0] for s in answer.snippets[:3]]  # type: ignore[index]
     assert sorted(verbs) == ["delete", "describe", "run"], verbs
+
+
+def test_diversify_keeps_a_mix_spreads_actions_and_keeps_the_main_request() -> None:
+    from assistant.search import diversify
+
+    # 0-2: get/describe/delete commands, 3-5: manifests, 6: a repeat delete, 7: `create job` (the main request)
+    langs = ["shell"] * 3 + ["yaml"] * 3 + ["shell", "shell"]
+    ranked = [(i, 1.0 - i / 10) for i in (0, 6, 3, 1, 4, 5, 2, 7)]
+    matches = {0: 2.0, 1: 2.0, 2: 2.0, 3: 2.0, 4: 2.0, 5: 2.0, 6: 2.0, 7: 3.0}
+    actions = {0: ("get", "job"), 1: ("describe", "job"), 2: ("delete", "job"), 6: ("get", "job"), 7: ("create", "job")}
+    order = [si for si, _ in diversify(ranked, langs, matches, "create a job, check it, delete it", actions)]
+    head = order[:5]
+    assert 7 in head  # the main request's command, though ranked last
+    assert 6 not in head  # a second `get job` waits while other actions have none
+    assert sum(langs[si] == "yaml" for si in head) <= 2  # a matching command waits: at most 2 manifests
+    assert sorted(order) == sorted(si for si, _ in ranked)  # nothing lost
