@@ -183,6 +183,14 @@ def main_request(question: str) -> tuple[set[str], str]:
 _NEGATED = re.compile(r"\b(?:don't|dont|do not|does not|doesn't|without|never)\b[^.,;:()]*")
 
 
+def requests(question: str) -> list[tuple[set[str], str]]:
+    """The main request of each task a question lists, one per line or bullet ("* Create a namespace …",
+    "* Create a pod …"); a one-line question has one."""
+    parts = [p for p in re.split(r"\n\s*(?:[*+-]\s+|\d+[.)]\s+)?", question) if p.strip()]
+    found = [r for p in parts if (r := main_request(p))[0]]
+    return found or [main_request(question)]
+
+
 def _joined(text: str) -> str:
     """Lower-case question text with two-word names joined ("config map" → configmap) and what it asks
     not to do dropped ("… (don't create a service)", "without creating it")."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.commands import KINDS, SUBCOMMAND_WORDS, main_request, wanted
+from assistant.commands import KINDS, SUBCOMMAND_WORDS, requests, wanted
 from assistant.lexical import QUESTION_WORDS, STOPWORDS_EN, LexicalIndex, tokenize
 from assistant.model import Chunk, Snippet
 from assistant.store import IndexCorrupt
@@ -191,7 +191,7 @@ def command_matches(
     verbs, resources = wanted(query)
     if not verbs and not resources:
         return {}, {}
-    main = main_request(query)
+    main = requests(query)
     words = set(re.findall(r"[a-z]+", query.lower()))
     by_verb, by_kind = reader.command_index
     scores: dict[int, float] = {}
@@ -231,16 +231,18 @@ def action_score(
     resource: str,
     words: set[str],
     resources: set[str],
-    main: tuple[set[str], str] = (set(), ""),
+    main: list[tuple[set[str], str]] | None = None,
 ) -> float:
     """How well one kubectl action answers: 1 for the verb, +1 for the asked resource, +0.5 for the asked
-    subcommand ("image" → `set image`) or a product that was asked for, +0.5 for doing the question's main
-    request (its first verb, on the first resource after it), less for a different resource or subcommand
-    (`kubectl set env` when the question is about the image)."""
+    subcommand ("image" → `set image`) or a product that was asked for, +0.5 for doing one of the question's
+    main requests (a task's first verb, on the first resource after it), less for a different resource or
+    subcommand (`kubectl set env` when the question is about the image)."""
     score = 1.0
-    main_verbs, main_resource = main
     product = PRODUCTS.get(verb)
-    if main_resource and (verb in main_verbs or product == main_resource) and main_resource in (resource, product):
+    if any(
+        main_resource and (verb in main_verbs or product == main_resource) and main_resource in (resource, product)
+        for main_verbs, main_resource in main or ()
+    ):
         score += 0.5
     if sub:
         score += 0.5 if SUBCOMMAND_WORDS.get(sub, {sub}) & words else -0.5

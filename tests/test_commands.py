@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.commands import action, kubectl_commands, main_request, snippet_features, verb_form, wanted
+from assistant.commands import action, kubectl_commands, main_request, requests, snippet_features, verb_form, wanted
 from assistant.search import action_score
 
 
@@ -65,6 +65,13 @@ def test_a_kind_in_an_object_name_counts_when_no_kind_is_named() -> None:
     assert wanted("restart kube-proxy")[1] == set()
 
 
+def test_each_listed_task_has_its_main_request() -> None:
+    question = "Pod question\n* Create a namespace called x.\n* Create a pod called y.\n- Delete the pod when done"
+    assert [resource for _, resource in requests(question)] == ["namespace", "pod", "pod"]
+    assert requests(question)[2][0] == {"delete"}
+    assert requests("Create a deployment called web") == [main_request("Create a deployment called web")]
+
+
 def test_what_a_question_asks_not_to_do_is_dropped() -> None:
     verbs, resources = wanted("Create a deployment exposing port 80 (don't create a service for it)")
     assert resources == {"deployment"}
@@ -75,7 +82,7 @@ def test_what_a_question_asks_not_to_do_is_dropped() -> None:
 def test_the_main_request_breaks_ties() -> None:
     words = {"create", "service", "exposes", "deployment"}
     resources = {"service", "deployment"}
-    main = main_request("Create a service that exposes the deployment")
+    main = requests("Create a service that exposes the deployment")
     expose = action_score("expose", "", "deployment", words, resources, main)
     create_service = action_score("create", "", "service", words, resources, main)
     create_deployment = action_score("create", "", "deployment", words, resources, main)
