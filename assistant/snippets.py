@@ -25,7 +25,10 @@ DOCKERFILE_WORDS = ("FROM ", "RUN ", "COPY ", "CMD ", "WORKDIR ", "EXPOSE ", "EN
 
 # A usage synopsis (`kubectl top pod [NAME | -l label]`, `kubectl apply [flags]`) describes a command's shape;
 # it is not a command to run.
-_USAGE = re.compile(r"\[(?:flags|options|NAME|TYPE|-)[^\]]*\]|\[[^\]]*\|[^\]]*\]|\$ \w+ \[")
+_USAGE = re.compile(
+    r"\[(?:flags|options|NAME|TYPE|-)[^\]]*\]|\[[^\]]*\|[^\]]*\]|\$ \w+ \["
+    r"|^\s*kubectl(?: [a-z][\w-]*)* [A-Z][A-Z_]{2,}\b"  # `kubectl drain NODE`: an upper-case slot, not a value
+)
 # Markdown ends lines at \n, \r\n and \r only; str.splitlines() also splits at \f, \v, \x1c-\x1e, \x85, \u2028
 # and \u2029, which would shift every line number after one of them away from markdown-it's token maps.
 SOURCE_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
@@ -118,7 +121,8 @@ def fence_snippets(tok: Any, path: str, headings: tuple[str, ...], context: str)
 
 
 def _label(context: str, headings: tuple[str, ...]) -> str:
-    text = context.strip().rstrip(":").strip()
+    text = re.sub(r"\S*https?://\S+", " ", context)  # a bare link (an image's address) names nothing
+    text = " ".join(text.split()).rstrip(":").strip()
     if text and len(text) <= 100:
         return text
     if text:

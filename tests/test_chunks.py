@@ -138,6 +138,17 @@ def test_generated_reference_pages_are_flagged_and_usage_lines_are_not_commands(
     assert all("[NAME" not in s.code for s in snippets)
 
 
+def test_upper_case_synopses_are_not_commands_and_links_are_not_labels() -> None:
+    text = (
+        "## Synopsis\n\nDrain node in preparation for maintenance.\n\n"
+        "https://kubernetes.io/images/docs/kubectl_drain.svg Workflowhttps://kubernetes.io/images/docs/x.svg\n\n"
+        "```\nkubectl drain NODE\n```\n\n"
+        "## Examples\n\nhttps://example.com/a.svg\n\n```shell\nkubectl drain foo --force\n```\n"
+    )
+    snippets = [s for c in chunk_markdown(text, "kubectl_drain.md") for s in c.snippets]
+    assert [(s.code, s.label) for s in snippets] == [("kubectl drain foo --force\n", "Examples")]
+
+
 def test_output_blocks_are_not_snippets() -> None:
     text = "# Check\n\n```shell\nkubectl get pods\n```\n\n```none\nNAME   READY\nweb    1/1\n```\n"
     (chunk,) = chunk_markdown(text, "x.md")
