@@ -184,10 +184,10 @@ def _lexical_ranks(scores: np.ndarray, n: int) -> dict[int, int]:
 
 def command_matches(
     reader: IndexReader, query: str, sims: np.ndarray, n: int
-) -> tuple[dict[int, float], dict[int, tuple[str, str]]]:
+) -> tuple[dict[int, float], dict[int, str]]:
     """Snippets whose kubectl command does what the question asks (verb, subcommand, resource), or manifests
     of the kind it asks to create: {snippet: match score}, the best n (ties broken by closeness in meaning);
-    and, for the commands that do one of the asked actions, which: {snippet: (verb, resource)}."""
+    and, for the commands that do one of the asked actions, its verb: {snippet: verb}."""
     verbs, resources = wanted(query)
     if not verbs and not resources:
         return {}, {}
@@ -218,7 +218,7 @@ def command_matches(
     commands = list(firsts.values()) + [si for si in commands if si not in set(firsts.values())]
     manifests = [si for si in order if si in kind_hits]
     mixed = [si for pair in zip_longest(commands, manifests) for si in pair if si is not None][:n]
-    return {si: scores[si] for si in mixed}, {si: target[si] for si in mixed if si in target and scores[si] >= 2.0}
+    return {si: scores[si] for si in mixed}, {si: target[si][0] for si in mixed if si in target and scores[si] >= 2.0}
 
 
 # What a command makes besides acting on its target: `kubectl expose deployment web` makes a Service.
@@ -450,13 +450,13 @@ def diversify(
     langs: list[str],
     matches: dict[int, float],
     query: str,
-    actions: dict[int, tuple[str, str]] | None = None,
+    actions: dict[int, str] | None = None,
     window: int = 5,
 ) -> list[tuple[int, float]]:
     """Keep a mix in the first `window` answers when the question asks for an action that both a command and
     a manifest answer: at most 2 manifests (3 when it asks for YAML) while a matching command waits, and at
     most 3 commands while a matching manifest waits. And when it asks for several actions ("run it, check
-    it, delete it"), a command for each before a second command for any. The rest move down, in order."""
+    it, delete it"), a command for each verb before a second command for any. The rest move down, in order."""
     actions = actions or {}
     is_yaml = {si: langs[si] == "yaml" for si in matches}
     has_match = {kind: any(v == kind and matches[si] >= 1.5 for si, v in is_yaml.items()) for kind in (True, False)}

@@ -148,7 +148,7 @@ def test_diversify_keeps_a_mix_spreads_actions_and_keeps_the_main_request() -> N
     langs = ["shell"] * 3 + ["yaml"] * 3 + ["shell", "shell"]
     ranked = [(i, 1.0 - i / 10) for i in (0, 6, 3, 1, 4, 5, 2, 7)]
     matches = {0: 2.0, 1: 2.0, 2: 2.0, 3: 2.0, 4: 2.0, 5: 2.0, 6: 2.0, 7: 3.0}
-    actions = {0: ("get", "job"), 1: ("describe", "job"), 2: ("delete", "job"), 6: ("get", "job"), 7: ("create", "job")}
+    actions = {0: "get", 1: "describe", 2: "delete", 6: "get", 7: "create"}
     order = [si for si, _ in diversify(ranked, langs, matches, "create a job, check it, delete it", actions)]
     head = order[:5]
     assert 7 in head  # the main request's command, though ranked last
