@@ -172,15 +172,12 @@ def verb_form(word: str) -> str:
 def main_request(question: str) -> tuple[set[str], str]:
     """The kubectl verbs of the question's first verb, and the first resource after it: "Create a deployment
     … that exposes port 80 (don't create a service)" mainly asks to create a deployment."""
-    words = re.findall(r"[a-z][a-z-]*", _joined(question.lower()))
+    words = _WORD.findall(_joined(question.lower()))
     for i, word in enumerate(words):
         if verbs := VERBS.get(verb_form(word)):
             resource = next((f for w in words[i + 1 :] if (f := fold(w)) in KINDS), "")
             return verbs, resource
     return set(), ""
-
-
-_NEGATED = re.compile(r"\b(?:don't|dont|do not|does not|doesn't|without|never)\b[^.,;:()]*")
 
 
 def requests(question: str) -> list[tuple[set[str], str]]:
@@ -202,6 +199,8 @@ def _joined(text: str) -> str:
     return text
 
 
+_WORD = re.compile(r"[a-z][a-z-]*")
+_NEGATED = re.compile(r"\b(?:don't|dont|do not|does not|doesn't|without|never)\b[^.,;:()]*")
 # "Get the YAML for a new namespace" asks for `kubectl create namespace … --dry-run=client -o yaml`.
 _NEW_YAML = re.compile(
     r"\b(?:get|generate|output|print|show|write)(?: me)? (?:the |a )?(?:yaml|manifest) (?:for|of) (?:a|an) new\b"
@@ -216,8 +215,7 @@ def wanted(question: str) -> tuple[set[str], set[str]]:
     text = _joined(question.lower())
     verbs: set[str] = set()
     resources: set[str] = set()
-    words = re.findall(r"[a-z][a-z-]*", text)
-    for word in words:
+    for word in _WORD.findall(text):
         verbs |= VERBS.get(verb_form(word), set())
         folded = fold(word)
         if folded in KINDS or folded in ("node", "event", "endpoints"):

@@ -57,6 +57,10 @@ def onnx_path() -> Path:
     return user_data_dir() / "onnx" / f"all-MiniLM-L6-v2-{_weights_fingerprint()}" / "model.onnx"
 
 
+def _weights_file(graph: Path) -> Path:
+    return graph.with_name(graph.name + ".data")
+
+
 class SentenceTransformerEmbedder:
     model_id = MODEL_ID
     dim = DIM
@@ -121,7 +125,8 @@ def export_onnx(target: Path | None = None) -> Path:
             dynamo=False,
         )
     graph = onnx.load(str(tmp))
-    onnx.save_model(graph, str(tmp_dir / target.name), save_as_external_data=True, location=target.name + ".data")
+    location = _weights_file(target).name
+    onnx.save_model(graph, str(tmp_dir / target.name), save_as_external_data=True, location=location)
     tmp.unlink()
     shutil.rmtree(target.parent, ignore_errors=True)  # a damaged earlier export
     os.rename(tmp_dir, target.parent)
@@ -130,7 +135,7 @@ def export_onnx(target: Path | None = None) -> Path:
 
 def ensure_onnx(progress: bool = True, reason: str = "one-time ONNX export") -> Path:
     path = onnx_path()
-    if not (path.exists() and path.with_name(path.name + ".data").exists()):
+    if not (path.exists() and _weights_file(path).exists()):
         if progress:
             print(f"kt: preparing the model for fast queries ({reason})…", file=sys.stderr)
         export_onnx(path)

@@ -32,6 +32,11 @@ class Snippet:
     def from_json(cls, data: dict[str, Any]) -> Snippet:
         return cls(**{**data, "headings": tuple(data["headings"])})
 
+    @classmethod
+    def from_record(cls, rec: dict[str, Any]) -> Snippet:
+        """A snippet from its index record, which also holds its chunk's number and its text hash."""
+        return cls.from_json({k: v for k, v in rec.items() if k not in ("chunk", "h")})
+
 
 @dataclass(frozen=True)
 class Chunk:

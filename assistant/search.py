@@ -26,7 +26,7 @@ from assistant.vectors import read_faiss_vectors
 RRF_K = 60
 CANDIDATES = 60
 SNIPPET_POOL = 60  # snippets considered for an answer, before the relevance floor
-TITLE_POOL = 20  # passages whose titles are compared with the question
+TITLE_POOL = 20  # passages whose titles (and snippet kinds) are compared with the question
 MIN_SIM = 0.3  # cosine, query vs snippet descriptor
 MIN_SIM_LEXICAL = 0.2  # the same, for snippets that also share words with the question
 
@@ -101,6 +101,14 @@ class IndexReader:
         return [f.get("lang", "") for f in self.snippet_features]
 
     @cached_property
+    def chunks_with_lang(self) -> dict[str, set[int]]:
+        """Snippet language → the chunks holding a snippet in it."""
+        holders: dict[str, set[int]] = {}
+        for si, lang in enumerate(self.snippet_langs):
+            holders.setdefault(lang, set()).add(int(self.snippet_chunk[si]))
+        return holders
+
+    @cached_property
     def snippet_features(self) -> list[dict[str, Any]]:
         return _guarded(lambda p: json.loads(p.read_text()), self.gen / "snippet_features.json")
 
@@ -120,7 +128,7 @@ class IndexReader:
 
     def snippet(self, i: int) -> Snippet:
         rec = self._record(self._snippets_raw, self.snippet_offsets, i)
-        return Snippet.from_json({k: v for k, v in rec.items() if k not in ("chunk", "h")})
+        return Snippet.from_record(rec)
 
     def headings(self, i: int) -> list[str]:
         """Chunk i's heading path, without parsing its snippets."""
@@ -250,37 +258,32 @@ def action_score(
         score += 1.0 if resource in resources else -0.5
     elif not resources:
         score += 0.5
-    if PRODUCTS.get(verb) in resources and PRODUCTS.get(verb) != resource:
+    if product in resources and product != resource:
         score += 0.5
     return max(score, 0.25)
 
 
-def title_ranks(reader: IndexReader, query: str, fused: dict[int, float], n: int = TITLE_POOL) -> dict[int, int]:
-    """Among the best n passages, those whose whole title is in the question ("Kube-Proxy" for "what does
+def title_ranks(reader: IndexReader, query: str, best: list[int]) -> dict[int, int]:
+    """Among the best passages, those whose whole title is in the question ("Kube-Proxy" for "what does
     kube-proxy do", not "Key Aspects of Kube Proxy"), longer titles (more specific) first."""
     words = set(tokenize(query, QUESTION_WORDS | STOPWORDS_EN))
-    best = sorted(fused, key=lambda ci: -fused[ci])[:n]
-    share: dict[int, int] = {}
+    length: dict[int, int] = {}
     for ci in best:
         headings = reader.headings(ci)
         title = set(tokenize(headings[-1], STOPWORDS_EN)) if headings else set()
         if title and title <= words:
-            share[ci] = len(title)
-    return {ci: r for r, ci in enumerate(sorted(share, key=lambda ci: -share[ci]))}
+            length[ci] = len(title)
+    return {ci: r for r, ci in enumerate(sorted(length, key=lambda ci: -length[ci]))}
 
 
 # Words that name the kind of snippet a question wants ("the dockerfile for …", "pvc yaml").
 SNIPPET_KIND_WORDS = {"dockerfile": "dockerfile", "yaml": "yaml", "manifest": "yaml", "manifests": "yaml"}
 
 
-def kind_ranks(reader: IndexReader, query: str, fused: dict[int, float], n: int = TITLE_POOL) -> dict[int, int]:
-    """Among the best n passages, those holding the kind of snippet the question names, in their order."""
+def kind_ranks(reader: IndexReader, query: str, best: list[int]) -> dict[int, int]:
+    """Among the best passages, those holding the kind of snippet the question names, in their order."""
     kinds = {SNIPPET_KIND_WORDS[w] for w in re.findall(r"[a-z]+", query.lower()) if w in SNIPPET_KIND_WORDS}
-    if not kinds or not reader.n_snippets:
-        return {}
-    langs = np.asarray(reader.snippet_langs)
-    holders = set(np.unique(reader.snippet_chunk[np.isin(langs, list(kinds))]).tolist())
-    best = sorted(fused, key=lambda ci: -fused[ci])[:n]
+    holders = set().union(*(reader.chunks_with_lang.get(kind, set()) for kind in kinds))
     return {ci: r for r, ci in enumerate(ci for ci in best if ci in holders)}
 
 
@@ -406,10 +409,10 @@ def rank(
         if reader.chunk_generated[ci]:  # reference pages should not drown out the pages that explain a task
             fused[ci] *= weights.generated
     if weights.title:
-        for ci, r in title_ranks(reader, query, fused).items():
-            fused[ci] += weights.title / (RRF_K + r + 1)
-        for ci, r in kind_ranks(reader, query, fused).items():
-            fused[ci] += weights.title / (RRF_K + r + 1)
+        best = sorted(fused, key=lambda ci: -fused[ci])[:TITLE_POOL]
+        for ranks in (title_ranks(reader, query, best), kind_ranks(reader, query, best)):
+            for ci, r in ranks.items():
+                fused[ci] += weights.title / (RRF_K + r + 1)
     passages = sorted(fused.items(), key=lambda kv: -kv[1])
     passage_rank = {ci: r for r, (ci, _) in enumerate(passages[:CANDIDATES])}
     parent = {}

@@ -35,7 +35,7 @@ from assistant.model import Chunk, Snippet
 from assistant.notes import NoteFile, UnreadableNote, read_note, scan, shown
 from assistant.snippets import link_examples
 from assistant.texts import chunk_lexical_text, snippet_embed_text, snippet_lexical_text
-from assistant.vectors import Progress, VectorJournal, load_for_reuse, reuse_or_embed, text_hash, write_faiss
+from assistant.vectors import Progress, VectorJournal, load_for_reuse, reuse_or_embed, write_faiss
 
 SCHEMA_VERSION = 2
 GENERATION_FILES = (  # besides manifest.json and the bm25 folders' files
@@ -315,8 +315,10 @@ class IndexStore:
         snippets = [(ci, s) for ci, c in enumerate(chunks) for s in c.snippets]
         chunk_texts = [c.embed_text for c in chunks]
         snippet_texts = [snippet_embed_text(s) for _, s in snippets]
-        cvecs, n_chunks = reuse_or_embed(chunk_texts, old_cvecs, embedder, progress, "chunks", journal)
-        svecs, n_snippets = reuse_or_embed(snippet_texts, old_svecs, embedder, progress, "snippets", journal)
+        cvecs, chunk_hashes, n_chunks = reuse_or_embed(chunk_texts, old_cvecs, embedder, progress, "chunks", journal)
+        svecs, snippet_hashes, n_snippets = reuse_or_embed(
+            snippet_texts, old_svecs, embedder, progress, "snippets", journal
+        )
         report.embedded = n_chunks + n_snippets
 
         new_manifest = {
@@ -333,7 +335,7 @@ class IndexStore:
         }
         if progress:
             progress("writing index", 0, 1)
-        self._write_generation(new_manifest, chunks, snippets, chunk_texts, snippet_texts, cvecs, svecs, old_gen)
+        self._write_generation(new_manifest, chunks, snippets, chunk_hashes, snippet_hashes, cvecs, svecs, old_gen)
         journal.discard()  # every vector is in the live generation now
         report.chunks, report.snippets, report.wrote = len(chunks), len(snippets), True
         report.seconds = time.perf_counter() - started
@@ -344,8 +346,8 @@ class IndexStore:
         manifest: dict[str, Any],
         chunks: list[Chunk],
         snippets: list[tuple[int, Snippet]],
-        chunk_texts: list[str],
-        snippet_texts: list[str],
+        chunk_hashes: list[str],
+        snippet_hashes: list[str],
         cvecs: np.ndarray,
         svecs: np.ndarray,
         previous: Path | None,
@@ -364,14 +366,14 @@ class IndexStore:
             tmp / "chunks.jsonl",
             tmp / "chunk_offsets.npy",
             (
-                {**_chunk_record(c), "snippets": snippet_of_chunk[ci], "h": text_hash(chunk_texts[ci])}
+                {**_chunk_record(c), "snippets": snippet_of_chunk[ci], "h": chunk_hashes[ci]}
                 for ci, c in enumerate(chunks)
             ),
         )
         _write_jsonl(
             tmp / "snippets.jsonl",
             tmp / "snippet_offsets.npy",
-            ({**s.to_json(), "chunk": ci, "h": text_hash(snippet_texts[si])} for si, (ci, s) in enumerate(snippets)),
+            ({**s.to_json(), "chunk": ci, "h": snippet_hashes[si]} for si, (ci, s) in enumerate(snippets)),
         )
         np.save(tmp / "snippet_chunk.npy", np.array([ci for ci, _ in snippets], dtype=np.int32))
         np.save(tmp / "chunk_generated.npy", np.array([c.generated for c in chunks], dtype=np.bool_))

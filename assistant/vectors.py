@@ -10,7 +10,7 @@ import struct
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from assistant.embed import DIM, MAX_TOKENS, MODEL_ID, Embedder
 from assistant.model import Chunk, Snippet
@@ -68,7 +68,7 @@ def load_for_reuse(gen: Path) -> tuple[dict[str, list[Chunk]], dict[str, np.ndar
     records = [json.loads(line) for line in (gen / "chunks.jsonl").open("rb")]
     snippet_records = [json.loads(line) for line in (gen / "snippets.jsonl").open("rb")]
     for rec in records:
-        snips = tuple(Snippet.from_json(_snippet_fields(snippet_records[i])) for i in rec["snippets"])
+        snips = tuple(Snippet.from_record(snippet_records[i]) for i in rec["snippets"])
         chunk = Chunk.from_record(rec, snips)
         by_file.setdefault(rec["path"], []).append(chunk)
     cvecs = np.array(read_faiss_vectors(gen / "chunks.faiss"))  # in memory: rows of a memmap are slow views
@@ -76,10 +76,6 @@ def load_for_reuse(gen: Path) -> tuple[dict[str, list[Chunk]], dict[str, np.ndar
     chunk_cache = {rec["h"]: cvecs[i] for i, rec in enumerate(records)}
     snippet_cache = {rec["h"]: svecs[i] for i, rec in enumerate(snippet_records)}
     return by_file, chunk_cache, snippet_cache
-
-
-def _snippet_fields(rec: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in rec.items() if k not in ("chunk", "h")}
 
 
 class VectorJournal:
@@ -120,9 +116,8 @@ class VectorJournal:
     def append(self, items: list[tuple[str, np.ndarray]]) -> None:
         import numpy as np
 
-        fresh = not self.path.exists()
         with self.path.open("ab") as f:
-            if fresh or f.tell() == 0:
+            if f.tell() == 0:  # append mode starts at the end: 0 means a new (or emptied) journal
                 f.write(self.HEADER)
             for h, vec in items:
                 digest, raw = bytes.fromhex(h), np.asarray(vec, dtype="<f4").tobytes()
@@ -142,8 +137,9 @@ def reuse_or_embed(
     progress: Progress | None,
     what: str,
     journal: VectorJournal | None = None,
-) -> tuple[np.ndarray, int]:
-    """Vectors for texts: reused when the same text was embedded before, each new distinct text embedded once."""
+) -> tuple[np.ndarray, list[str], int]:
+    """(vectors, text hashes, how many embedded) for texts: a vector is reused when the same text was embedded
+    before, and each new distinct text is embedded once."""
     embedded = 0
     import numpy as np
 
@@ -172,4 +168,4 @@ def reuse_or_embed(
     out = np.zeros((len(texts), DIM), dtype=np.float32)
     for i, h in enumerate(hashes):
         out[i] = cache[h]
-    return out, embedded
+    return out, hashes, embedded

@@ -54,6 +54,21 @@ def notes_dir(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.fixture
+def one_note_assistant(tmp_path: Path, embedder):  # type: ignore[no-untyped-def]
+    """Makes an assistant over a single note (name, text) in tmp_path, its index built, with the real model."""
+
+    def make(name: str, text: str) -> Assistant:
+        notes = tmp_path / "notes"
+        notes.mkdir()
+        (notes / name).write_text(text)
+        assistant = Assistant(Settings((notes,), tmp_path / "index"), notice=lambda m: None, embedder=embedder)
+        assistant.update()
+        return assistant
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def seed_assistant(tmp_path_factory: pytest.TempPathFactory, embedder) -> Assistant:  # type: ignore[no-untyped-def]
     """An assistant over a copy of the seed notes with its index built once, with the real model."""

@@ -128,14 +128,8 @@ kubectl delete pod web
 """
 
 
-def test_each_action_asked_for_gets_a_command_before_repeats(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
-    from assistant.config import Settings
-    from assistant.core import Assistant
-
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "pods.md").write_text(ACTIONS_NOTE)
-    assistant = Assistant(Settings((notes,), tmp_path / "index"), notice=lambda m: None, embedder=embedder)
+def test_each_action_asked_for_gets_a_command_before_repeats(one_note_assistant) -> None:  # type: ignore[no-untyped-def]
+    assistant = one_note_assistant("pods.md", ACTIONS_NOTE)
     answer = assistant.ask("Run a pod with nginx, check the pod, then delete the pod", k=3)
     verbs = [action(kubectl_commands(s.snippet.code)[0])[0] for s in answer.snippets[:3]]  # type: ignore[index]
     assert sorted(verbs) == ["delete", "describe", "run"], verbs

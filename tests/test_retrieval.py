@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from assistant.config import Settings
 from assistant.core import Assistant
 from assistant.evaluate import evaluate, score_ckad, signature
 from tests.conftest import EVAL_DIR
@@ -62,26 +61,17 @@ The web app Dockerfile is rebuilt by CI on every merge.
 """
 
 
-def runbook_assistant(tmp_path, embedder) -> Assistant:  # type: ignore[no-untyped-def]
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "runbook.md").write_text(RUNBOOK)
-    assistant = Assistant(Settings((notes,), tmp_path / "index"), notice=lambda m: None, embedder=embedder)
-    assistant.update()
-    return assistant
-
-
-def test_the_section_titled_with_the_question_comes_first(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
-    answer = runbook_assistant(tmp_path, embedder).ask("what is an ingress")
+def test_the_section_titled_with_the_question_comes_first(one_note_assistant) -> None:  # type: ignore[no-untyped-def]
+    answer = one_note_assistant("runbook.md", RUNBOOK).ask("what is an ingress")
     assert answer.passages[0].chunk.headings[-1] == "Ingress"
 
 
-def test_asking_for_a_kind_of_snippet_favours_sections_holding_one(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_asking_for_a_kind_of_snippet_favours_sections_holding_one(one_note_assistant) -> None:  # type: ignore[no-untyped-def]
     from assistant.search import kind_ranks
 
-    assistant = runbook_assistant(tmp_path, embedder)
+    assistant = one_note_assistant("runbook.md", RUNBOOK)
     reader = assistant.reader()
-    every = {ci: 1.0 / (ci + 1) for ci in range(reader.n_chunks)}
+    every = list(range(reader.n_chunks))  # every passage, in index order
     holders = [reader.chunk(ci).headings[-1] for ci in kind_ranks(reader, "dockerfile for the web app", every)]
     assert holders == ["Image"]
     assert kind_ranks(reader, "the web app", every) == {}
