@@ -44,12 +44,14 @@ class Answer:
     comparison: list[Side] = field(default_factory=list)
     warnings: list[Warning_] = field(default_factory=list)
     rewritten: str | None = None  # the question as searched, when a follow-up was rewritten
+    relevant: bool = True  # False when the notes do not answer the question (the passages are only the closest)
 
     def to_json(self) -> dict[str, Any]:
         from assistant.placeholders import find_placeholders
 
         data: dict[str, Any] = {
             "question": self.question,
+            "relevant": self.relevant,
             "passages": [_passage_json(h) for h in self.passages],
             "snippets": [
                 {
