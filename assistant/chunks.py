@@ -15,9 +15,11 @@ from assistant.markup import clean_markup
 from assistant.model import Chunk, Snippet
 from assistant.snippets import SOURCE_LINE, fence_snippets, inline_snippets, inline_text, yaml_docs
 
-CHUNKER_VERSION = "11"
+CHUNKER_VERSION = "12"
 MAX_CHUNK_CHARS = 1500
 MAX_HEADINGS = 2000  # beyond this a file is chunked by size alone (pathological inputs)
+LABEL_CHARS = 80  # a one-line paragraph this short, right before a list, is that list's label ("Calico")
+GROUP_PASSAGE_LINES = 12  # a shell fence longer than this offers its comment-labelled groups as passages
 
 
 @cache
@@ -33,6 +35,8 @@ class _Section:
     headings: tuple[str, ...]
     heading_line: int | None  # 0-based line of the heading, None before the first heading
     blocks: list[tuple[int, int]] = field(default_factory=list)  # top-level block line ranges, 0-based [a, b)
+    labels: set[int] = field(default_factory=set)  # blocks (by index) that are short one-line paragraphs
+    groups: list[Snippet] = field(default_factory=list)  # command groups of long shell fences
     snippets: list[Snippet] = field(default_factory=list)
 
 
@@ -87,10 +91,16 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
             i += 1
             continue  # an HTML comment is not content
         if tok.level == 0 and tok.map and tok.nesting >= 0 and tok.type != "front_matter":
+            if tok.type == "paragraph_open" and tok.map[1] - tok.map[0] == 1:
+                if len(lines[tok.map[0]].strip()) <= LABEL_CHARS:
+                    section.labels.add(len(section.blocks))
             section.blocks.append((tok.map[0], tok.map[1]))
         if tok.type in ("fence", "code_block") and tok.map:
             fence_lines.update(range(tok.map[0], tok.map[1]))
-            section.snippets.extend(fence_snippets(tok, path, section.headings, last_prose))
+            found = fence_snippets(tok, path, section.headings, last_prose)
+            section.snippets.extend(found)
+            if tok.map[1] - tok.map[0] - 2 > GROUP_PASSAGE_LINES:
+                section.groups.extend(s for s in found if s.kind == "group" and s.label)
         elif tok.type == "inline" and tok.map:
             section.snippets.extend(inline_snippets(tok, path, section.headings))
             prose = inline_text(tok)
@@ -101,18 +111,32 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
     chunks: list[Chunk] = []
     for section in sections:
         chunks.extend(_section_chunks(section, lines, fence_lines, path, generated))
+        chunks.extend(_group_chunks(section, lines, generated))
     return chunks
+
+
+def _group_chunks(section: _Section, lines: list[str], generated: bool) -> Iterator[Chunk]:
+    """Each comment-labelled command group of a long shell fence as a passage of its own: its heading path is
+    the section's plus the comment, its text the comment and the commands, byte-exact. A question about one
+    task ("roll back") then finds the three lines that do it rather than a fence of thirty."""
+    for s in section.groups:
+        first = s.start_line - 1
+        while first > 0 and lines[first - 1].lstrip().startswith("#") and not lines[first - 1].startswith("#!"):
+            first -= 1
+        text = "".join(lines[first : s.end_line]).strip("\n")
+        yield Chunk(s.path, first + 1, s.end_line, (*section.headings, s.label), text, (s,), generated)
 
 
 def _section_chunks(
     section: _Section, lines: list[str], fence_lines: set[int], path: str, generated: bool
 ) -> Iterator[Chunk]:
-    """One chunk per section; long sections split at block boundaries (a fence is one block)."""
+    """One chunk per section; long sections split at block boundaries (a fence is one block, and so is a short
+    label line with the list it introduces). Command groups that are passages of their own stay out."""
     if not section.blocks:
         return
     pieces: list[list[tuple[int, int]]] = [[]]
     size = 0
-    for a, b in section.blocks:
+    for a, b in _labelled_blocks(section):
         block_size = sum(len(line) for line in lines[a:b])
         if pieces[-1] and size + block_size > MAX_CHUNK_CHARS:
             pieces.append([])
@@ -126,8 +150,20 @@ def _section_chunks(
             continue
         start = section.heading_line if n == 0 and section.heading_line is not None else a
         last = pieces[n + 1][0][0] if n + 1 < len(pieces) else b
-        snippets = tuple(s for s in section.snippets if a <= s.start_line - 1 < last)
+        grouped = set(map(id, section.groups))
+        snippets = tuple(s for s in section.snippets if a <= s.start_line - 1 < last and id(s) not in grouped)
         yield Chunk(path, start + 1, b, section.headings, body, snippets, generated)
+
+
+def _labelled_blocks(section: _Section) -> list[tuple[int, int]]:
+    """The section's blocks, each short label paragraph joined to the block right after it."""
+    out: list[tuple[int, int]] = []
+    for n, (a, b) in enumerate(section.blocks):
+        if n - 1 in section.labels and out and out[-1] == section.blocks[n - 1]:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
 
 
 def _body(lines: list[str], a: int, b: int, fence_lines: set[int], blocks: list[tuple[int, int]]) -> str:

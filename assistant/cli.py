@@ -211,15 +211,16 @@ def eval_cmd(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Question set (JSON Lines).")],
     as_json: JsonOpt = False,
+    halves: Annotated[bool, typer.Option("--halves", help="Also score each half of the set (md5 of the id).")] = False,
     notes: NotesOpt = None,
     index: IndexOpt = None,
 ) -> None:
-    """Score a question set (seed or CKAD format): hit@k, MRR@10, command hits, and the misses."""
+    """Score a question set (seed, docs or CKAD format): hit@k, MRR@10, command hits, and the misses."""
     from assistant.evaluate import evaluate, render_report
 
     assistant = _assistant(*_common(ctx, notes, index))
     try:
-        report = evaluate(assistant, file)
+        report = evaluate(assistant, file, halves=halves)
     except ValueError as e:
         _err(str(e))
         raise typer.Exit(1) from None

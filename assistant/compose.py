@@ -1,12 +1,13 @@
-"""Question → Answer: rewrite follow-ups, retrieve, then add what helps act on the results."""
+"""Question → Answer: parse the question once (follow-ups rewritten), retrieve, then add what helps act on the
+results (key points, comparison sides, outdated-command warnings)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from assistant.answer import Answer, Side, Warning_
-from assistant.compare import detect_comparison, expand
 from assistant.keypoints import key_points
+from assistant.query import parse_query
 
 if TYPE_CHECKING:
     from assistant.core import Assistant
@@ -25,35 +26,27 @@ def compose_answer(
     offset: int = 0,
     conversation: Conversation | None = None,
 ) -> Answer:
-    if conversation is not None:
-        from assistant.followup import rewrite
-
-        searched, comparison = rewrite(question, conversation)
-    else:
-        searched, comparison = question, detect_comparison(question)
-    # Abbreviations are spelled out for comparisons ("PV or PVC?"); in a task ("mount a PVC in a deployment")
-    # the spelled-out words would outweigh the rest of the question.
-    query = expand(searched) if comparison else searched
+    query = parse_query(question, conversation)
     passages, snippets = assistant.retrieve(reader, query, k, n_snippets, offset)
     sides = []
-    if comparison and offset == 0:
-        for term in comparison.sides:
-            others = tuple(t for t in comparison.sides if t != term)
-            side_query = expand(f"{term} {comparison.aspect}".strip())
+    if query.comparison and offset == 0:
+        for term in query.comparison.sides:
+            others = tuple(t for t in query.comparison.sides if t != term)
+            side_query = parse_query(f"{term} {query.comparison.aspect}".strip())
             side_passages, _ = assistant.retrieve(reader, side_query, SIDE_PASSAGES, 0)
-            points = key_points(side_query, side_passages, limit=3, side=term, others=others)
+            points = key_points(side_query.text, side_passages, limit=3, side=term, others=others)
             sides.append(Side(term, points, side_passages))
     answer = Answer(
         question,
         passages,
         snippets,
-        key_points=key_points(query, passages) if offset == 0 else [],
+        key_points=key_points(query.text, passages) if offset == 0 else [],
         comparison=sides,
         warnings=outdated(snippets),
-        rewritten=searched if searched != question else None,
+        rewritten=query.text if query.rewritten else None,
     )
     if conversation is not None:
-        conversation.add(question, searched, comparison)
+        conversation.add(question, query.text, query.comparison)
     return answer
 
 

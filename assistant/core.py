@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from assistant.answer import Answer
     from assistant.embed import Embedder
     from assistant.followup import Conversation
+    from assistant.query import Query
     from assistant.search import Hit, IndexReader, SnippetHit
 
 Notice = Callable[[str], None]
@@ -175,11 +176,11 @@ class Assistant:
         raise AssertionError("unreachable")
 
     def retrieve(
-        self, reader: IndexReader, query: str, k: int, n_snippets: int, offset: int = 0
+        self, reader: IndexReader, query: Query, k: int, n_snippets: int, offset: int = 0
     ) -> tuple[list[Hit], list[SnippetHit]]:
         from assistant.search import Hit, SnippetHit, rank
 
-        qvec = self.embedder().embed([query])[0]
+        qvec = self.embedder().embed([query.text])[0]
         ranked, ranked_snippets = rank(reader, query, qvec)
         passages = [Hit(r + 1, s, reader.chunk(ci), ci) for r, (ci, s) in enumerate(ranked[offset : offset + k])]
         shown = {h.index: h.rank for h in passages}

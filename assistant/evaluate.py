@@ -1,11 +1,15 @@
 """`kt eval`: score a question set, in either format described in ../shared/eval/README.md.
 
 - seed format (`evidence`, optional `command`): hit@1, hit@3, MRR@10, command-hit@3.
+- docs format (`paths`): page-hit@1, page-hit@3, MRR@10 (a passage is relevant when its file is one of the pages).
 - CKAD format (`reference_commands`, `reference_kinds`): cmd-hit@5, first-ref cmd-hit@5, kind-hit@5.
+
+With halves, each set is also scored in two halves split by md5(id) % 2: choose settings on one, read the other.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -39,6 +43,26 @@ def score_seed(item: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def score_docs(item: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    pages = item["paths"]
+    rank = next((p["rank"] for p in answer["passages"][:10] if any(p["path"].endswith(x) for x in pages)), None)
+    return {
+        "page-hit@1": rank == 1,
+        "page-hit@3": rank is not None and rank <= 3,
+        "rr@10": 1.0 / rank if rank else 0.0,
+    }
+
+
+def half_of(item: dict[str, Any]) -> int:
+    """Which half of a set a question falls in: md5 of its id, mod 2 (stable across runs and machines)."""
+    return int(hashlib.md5(str(item.get("id", item["question"])).encode()).hexdigest(), 16) % 2
+
+
+FORMATS = {"evidence": "seed", "paths": "docs", "reference_commands": "ckad"}
+SCORERS = {"seed": score_seed, "docs": score_docs}
+MISS_KEYS = ("hit@3", "command-hit@3", "page-hit@3", "cmd-hit@5", "kind-hit@5")
+
+
 def score_ckad(item: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
     commands = [c for s in answer["snippets"][:5] for c in kubectl_commands(s["code"])][:10]
     found = {signature(c) for c in commands} - {None}
@@ -56,7 +80,7 @@ def score_ckad(item: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def evaluate(assistant: Assistant, path: Path) -> dict[str, Any]:
+def evaluate(assistant: Assistant, path: Path, halves: bool = False) -> dict[str, Any]:
     items = []
     for n, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip():
@@ -67,46 +91,64 @@ def evaluate(assistant: Assistant, path: Path) -> dict[str, Any]:
             raise ValueError(f"{path}:{n}: not JSON ({e.msg})") from None
     if not items:
         raise ValueError(f"{path}: no questions")
-    seed = "evidence" in items[0]
-    if not seed and "reference_commands" not in items[0]:
-        raise ValueError(f"{path}: neither the seed format (evidence) nor the CKAD format (reference_commands)")
+    fmt = next((f for key, f in FORMATS.items() if key in items[0]), None)
+    if fmt is None:
+        raise ValueError(f"{path}: not a known format (seed: evidence, docs: paths, CKAD: reference_commands)")
+    score = SCORERS.get(fmt, score_ckad)
     assistant.refresh()
-    totals: dict[str, list[float]] = {}
+    results: list[tuple[int, dict[str, Any]]] = []
     misses = []
     for item in items:
-        answer: Answer = assistant.ask(item["question"], k=10 if seed else 5)
+        answer: Answer = assistant.ask(item["question"], k=5 if fmt == "ckad" else 10)
         data = answer.to_json()
-        result = score_seed(item, data) if seed else score_ckad(item, data)
-        for key, value in result.items():
-            totals.setdefault(key, []).append(float(value))
-        failed = [k for k, v in result.items() if k in ("hit@3", "command-hit@3", "cmd-hit@5", "kind-hit@5") and not v]
+        result = score(item, data)
+        results.append((half_of(item), result))
+        failed = [k for k, v in result.items() if k in MISS_KEYS and not v]
         if failed:
             misses.append({
                 "id": item.get("id"), "question": item["question"], "failed": failed,
                 "top_passages": [f"{p['path']}:{p['start_line']}" for p in data["passages"][:3]],
                 "top_snippets": [s["code"].splitlines()[0][:70] if s["code"] else "" for s in data["snippets"][:3]],
             })  # fmt: skip
-    metrics = {k.replace("rr@10", "MRR@10"): round(sum(v) / len(v), 3) for k, v in totals.items()}
-    counts = {k.replace("rr@10", "MRR@10"): len(v) for k, v in totals.items()}
-    return {
+    metrics, counts = _averages([r for _, r in results])
+    report = {
         "file": str(path),
-        "format": "seed" if seed else "ckad",
+        "format": fmt,
         "questions": len(items),
         "metrics": metrics,
         "counted": counts,
         "misses": misses,
     }
+    if halves:
+        report["halves"] = [
+            {"half": h, "questions": sum(1 for x, _ in results if x == h),
+             "metrics": _averages([r for x, r in results if x == h])[0]}
+            for h in (0, 1)
+        ]  # fmt: skip
+    return report
+
+
+def _averages(results: list[dict[str, Any]]) -> tuple[dict[str, float], dict[str, int]]:
+    totals: dict[str, list[float]] = {}
+    for result in results:
+        for key, value in result.items():
+            totals.setdefault(key.replace("rr@10", "MRR@10"), []).append(float(value))
+    return {k: round(sum(v) / len(v), 3) for k, v in totals.items()}, {k: len(v) for k, v in totals.items()}
 
 
 def render_report(report: dict[str, Any], console: Any) -> None:
     from rich.table import Table
 
     table = Table(title=f"{report['file']} ({report['format']} format, {report['questions']} questions)")
+    halves = report.get("halves", [])
     table.add_column("metric")
     table.add_column("value", justify="right")
+    for h in halves:
+        table.add_column(f"half {h['half']} ({h['questions']})", justify="right")
     table.add_column("questions", justify="right")
     for key, value in report["metrics"].items():
-        table.add_row(key, f"{value:.3f}", str(report["counted"][key]))
+        by_half = [f"{h['metrics'][key]:.3f}" if key in h["metrics"] else "–" for h in halves]
+        table.add_row(key, f"{value:.3f}", *by_half, str(report["counted"][key]))
     console.print(table)
     if report["misses"]:
         misses = Table(title="misses")

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (FAISS) and BM25 fused by reciprocal rank, for passages and for snippets.
+"""Hybrid retrieval: dense (FAISS) and BM25, fused by normalised scores for passages, by rank for snippets.
 
 The query path imports numpy, onnxruntime and tokenizers only — never torch (nor faiss: the flat FAISS files
 are memory-mapped and searched exactly, as IndexFlatIP would).
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import mmap
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import zip_longest
@@ -17,18 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from assistant.commands import KINDS, SUBCOMMAND_WORDS, requests, wanted
-from assistant.lexical import QUESTION_WORDS, STOPWORDS_EN, LexicalIndex, tokenize
+from assistant.commands import KINDS, SUBCOMMAND_WORDS
+from assistant.lexical import LexicalIndex
 from assistant.model import Chunk, Snippet
+from assistant.query import Query
 from assistant.store import IndexCorrupt
 from assistant.vectors import read_faiss_vectors
-
-RRF_K = 60
-CANDIDATES = 60
-SNIPPET_POOL = 60  # snippets considered for an answer, before the relevance floor
-TITLE_POOL = 20  # passages whose titles (and snippet kinds) are compared with the question
-MIN_SIM = 0.3  # cosine, query vs snippet descriptor
-MIN_SIM_LEXICAL = 0.2  # the same, for snippets that also share words with the question
 
 
 @dataclass(frozen=True)
@@ -63,6 +56,7 @@ class IndexReader:
         self.snippet_offsets = np.load(gen / "snippet_offsets.npy", allow_pickle=False)
         self.snippet_chunk = np.load(gen / "snippet_chunk.npy", allow_pickle=False)
         self.chunk_generated = np.load(gen / "chunk_generated.npy", allow_pickle=False)
+        self.chunk_page = np.load(gen / "chunk_page.npy", allow_pickle=False)
         self._chunks_raw = _map(gen / "chunks.jsonl")
         self._snippets_raw = _map(gen / "snippets.jsonl")
 
@@ -99,14 +93,6 @@ class IndexReader:
     def snippet_langs(self) -> list[str]:
         """Each snippet's language (kept in the features file so no record needs parsing)."""
         return [f.get("lang", "") for f in self.snippet_features]
-
-    @cached_property
-    def chunks_with_lang(self) -> dict[str, set[int]]:
-        """Snippet language → the chunks holding a snippet in it."""
-        holders: dict[str, set[int]] = {}
-        for si, lang in enumerate(self.snippet_langs):
-            holders.setdefault(lang, set()).add(int(self.snippet_chunk[si]))
-        return holders
 
     @cached_property
     def snippet_features(self) -> list[dict[str, Any]]:
@@ -191,22 +177,21 @@ def _lexical_ranks(scores: np.ndarray, n: int) -> dict[int, int]:
 
 
 def command_matches(
-    reader: IndexReader, query: str, sims: np.ndarray, n: int
+    reader: IndexReader, query: Query, sims: np.ndarray, n: int
 ) -> tuple[dict[int, float], dict[int, str]]:
     """Snippets whose kubectl command does what the question asks (verb, subcommand, resource), or manifests
     of the kind it asks to create: {snippet: match score}, the best n (ties broken by closeness in meaning);
     and, for the commands that do one of the asked actions, its verb: {snippet: verb}."""
-    verbs, resources = wanted(query)
+    verbs, resources = query.verbs, query.resources
     if not verbs and not resources:
         return {}, {}
-    main = requests(query)
-    words = set(re.findall(r"[a-z]+", query.lower()))
+    words = set(query.words)
     by_verb, by_kind = reader.command_index
     scores: dict[int, float] = {}
     target: dict[int, tuple[str, str]] = {}
     for verb in verbs:
         for si, sub, resource in by_verb.get(verb, ()):
-            score = action_score(verb, sub, resource, words, resources, main)
+            score = action_score(verb, sub, resource, words, resources, query.requests)
             if score > scores.get(si, 0.0):
                 scores[si], target[si] = score, (verb, resource)
     for resource in resources:
@@ -238,8 +223,8 @@ def action_score(
     sub: str,
     resource: str,
     words: set[str],
-    resources: set[str],
-    main: list[tuple[set[str], str]] | None = None,
+    resources: frozenset[str] | set[str],
+    main: tuple[tuple[frozenset[str], str], ...] | list[tuple[set[str], str]] | None = None,
 ) -> float:
     """How well one kubectl action answers: 1 for the verb, +1 for the asked resource, +0.5 for the asked
     subcommand ("image" → `set image`) or a product that was asked for, +0.5 for doing one of the question's
@@ -263,184 +248,136 @@ def action_score(
     return max(score, 0.25)
 
 
-def title_ranks(reader: IndexReader, query: str, best: list[int]) -> dict[int, int]:
-    """Among the best passages, those whose whole title is in the question ("Kube-Proxy" for "what does
-    kube-proxy do", not "Key Aspects of Kube Proxy"), longer titles (more specific) first."""
-    words = set(tokenize(query, QUESTION_WORDS | STOPWORDS_EN))
-    length: dict[int, int] = {}
-    for ci in best:
-        headings = reader.headings(ci)
-        title = set(tokenize(headings[-1], STOPWORDS_EN)) if headings else set()
-        if title and title <= words:
-            length[ci] = len(title)
-    return {ci: r for r, ci in enumerate(sorted(length, key=lambda ci: -length[ci]))}
-
-
-# Words that name the kind of snippet a question wants ("the dockerfile for …", "pvc yaml").
-SNIPPET_KIND_WORDS = {"dockerfile": "dockerfile", "yaml": "yaml", "manifest": "yaml", "manifests": "yaml"}
-
-
-def kind_ranks(reader: IndexReader, query: str, best: list[int]) -> dict[int, int]:
-    """Among the best passages, those holding the kind of snippet the question names, in their order."""
-    kinds = {SNIPPET_KIND_WORDS[w] for w in re.findall(r"[a-z]+", query.lower()) if w in SNIPPET_KIND_WORDS}
-    holders = set().union(*(reader.chunks_with_lang.get(kind, set()) for kind in kinds))
-    return {ci: r for r, ci in enumerate(ci for ci in best if ci in holders)}
-
-
-def fuse(*rankings: tuple[dict[int, int], float]) -> dict[int, float]:
-    """Weighted reciprocal rank fusion: Σ w / (K + rank)."""
+def fuse(*rankings: tuple[dict[int, int], float], k: int = 60) -> dict[int, float]:
+    """Weighted reciprocal rank fusion: Σ w / (k + rank)."""
     fused: dict[int, float] = {}
     for ranks, weight in rankings:
         for i, r in ranks.items():
-            fused[i] = fused.get(i, 0.0) + weight / (RRF_K + r + 1)
+            fused[i] = fused.get(i, 0.0) + weight / (k + r + 1)
     return fused
 
 
 @dataclass(frozen=True)
-class Weights:
-    """How much each signal counts in the fusion (tuned on the dev sets, by general means only)."""
+class RankConfig:
+    """Every number ranking uses. Chosen on one half of each dev set (split by a hash of the id) and kept only
+    where the other half agreed; the README gives both halves."""
 
-    chunk_dense: float = 1.0
-    chunk_lexical: float = 1.0
-    chunk_by_snippet: float = 0.6
+    pool: int = 50  # candidates taken from each signal before fusion (fusing fewer than ~50 hurt)
+    lexical_weight: float = 0.3  # z-score fusion: BM25's share; the dense cosine has the rest
+    page_weight: float = 0.1  # page aggregation: share of a page's other candidates added to each of its chunks
+    rrf_k: int = 60  # snippets fuse ranks (their signals are too unlike for scores)
+    snippet_pool: int = 60  # snippets considered for an answer, before the relevance floor
     snippet_dense: float = 1.0
     snippet_lexical: float = 1.0
-    snippet_parent: float = 0.8
-    snippet_command: float = 1.0
-    command_match: float = 2.0
-    generated: float = 0.8  # multiplier for passages of generated reference pages
-    title: float = 0.3  # passages whose own title the question covers
+    snippet_parent: float = 0.8  # the rank of the passage a snippet sits in
+    snippet_command: float = 1.0  # the rank among commands doing what the question asks
+    command_match: float = 2.0  # doing exactly what was asked counts like topping one more list, this much
+    min_sim: float = 0.3  # cosine, query vs snippet descriptor, for a snippet to be offered at all
+    min_sim_lexical: float = 0.2  # the same, for snippets that also share words with the question
 
 
-WEIGHTS = Weights()
-CONCEPT_START = (
-    "what is",
-    "what are",
-    "what's",
-    "what does",
-    "what do",
-    "why",
-    "who",
-    "explain",
-    "define",
-    "describe",
-    "tell me about",
-    "difference",
-    "compare",
-)
-HOWTO_WORDS = {
-    "how",
-    "create",
-    "run",
-    "make",
-    "get",
-    "list",
-    "delete",
-    "update",
-    "set",
-    "roll",
-    "rollback",
-    "scale",
-    "expose",
-    "mount",
-    "yaml",
-    "manifest",
-    "command",
-    "example",
-    "dockerfile",
-    "kubectl",
-    "apply",
-    "view",
-    "show",
-    "check",
-    "add",
-    "remove",
-    "restart",
-    "deploy",
-    "install",
-    "configure",
-}
+CONFIG = RankConfig()
 
 
-def query_intent(query: str) -> str:
-    """'concept' for questions about what something is, 'howto' for tasks, '' when unclear. Decides how much
-    a matching command or manifest lifts its section."""
-    q = query.lower().strip()
-    if q.startswith(CONCEPT_START) or " vs " in q or " versus " in q:
-        return "concept"
-    words = set(q.replace("?", " ").split())
-    return "howto" if words & HOWTO_WORDS else ""
+def zscores(x: np.ndarray, over: np.ndarray) -> np.ndarray:
+    """x standardised by the mean and spread of its values over the candidates `over`."""
+    sample = x[over]
+    spread = float(sample.std()) if len(sample) > 1 else 0.0
+    return (x[over] - float(sample.mean())) / (spread or 1.0)
+
+
+def top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the n best scores, best first."""
+    n = min(n, len(scores))
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    best = np.argpartition(-scores, n - 1)[:n]
+    return best[np.argsort(-scores[best], kind="stable")]
+
+
+def fuse_passages(lexical: np.ndarray, dense: np.ndarray, config: RankConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(candidates, fused scores): the best `pool` of each signal, each signal z-scored over the candidates
+    and combined convexly (normalised score fusion; it beat rank fusion on both halves of the seed sets)."""
+    candidates = np.union1d(top(lexical, config.pool), top(dense, config.pool))
+    w = config.lexical_weight
+    fused = w * zscores(lexical, candidates) + (1 - w) * zscores(dense, candidates)
+    return candidates, fused
+
+
+def aggregate_pages(candidates: np.ndarray, fused: np.ndarray, pages: np.ndarray, config: RankConfig) -> np.ndarray:
+    """Page aggregation: each chunk gains `page_weight` × the scores (above the pool's floor) of the other
+    chunks of its page among the best `pool`: a page that answers in several places outranks a page that
+    mentions the words once. Chunks of one page keep their order among themselves."""
+    if not config.page_weight or not len(candidates):
+        return fused
+    best = np.argsort(-fused, kind="stable")[: config.pool]
+    lifted = fused[best] - float(fused[best].min())
+    page = pages[candidates]
+    total: dict[int, float] = {}
+    peak: dict[int, float] = {}
+    for i, value in zip(best.tolist(), lifted.tolist(), strict=True):
+        p = int(page[i])
+        total[p] = total.get(p, 0.0) + value
+        peak[p] = max(peak.get(p, 0.0), value)
+    bonus = np.array([total.get(int(p), 0.0) - peak.get(int(p), 0.0) for p in page], dtype=np.float64)
+    return fused + config.page_weight * bonus
 
 
 def rank(
-    reader: IndexReader, query: str, qvec: np.ndarray, weights: Weights | None = None
+    reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig = CONFIG
 ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
-    """(passages, snippets), each as (index, fused score), best first.
+    """(passages, snippets), each as (index, score), best first.
 
-    Passages fuse their own dense and BM25 ranks with the rank of their best snippet, so a section whose
-    command matches ("# Rollback Update") is found even when the rest of the section is about other things.
-    Snippets fuse their own dense and BM25 ranks (label, heading path, nearby prose, code) with the rank of
-    the passage they sit in."""
-    weights = weights or WEIGHTS
-    by_snippet_weight = {"concept": 0.0, "howto": weights.chunk_by_snippet}.get(
-        query_intent(query), weights.chunk_by_snippet / 2
-    )
-    chunk_dense, _ = _dense(reader.chunk_vectors, qvec, CANDIDATES)
-    chunk_lexical = _lexical_ranks(reader.chunk_bm25.scores(query), CANDIDATES)
-    if reader.n_snippets:
-        snippet_dense, snippet_sims = _dense(reader.snippet_vectors, qvec, CANDIDATES)
-        snippet_lexical = _lexical_ranks(reader.snippet_bm25.scores(query), CANDIDATES)
+    Passages: BM25 (question-phrasing stopwords left out) and the dense cosine, z-score fused, then page
+    aggregation. Snippets fuse the ranks of their own dense and BM25 scores (label, heading path, nearby prose,
+    code), of the passage they sit in, and of the commands that do what the question asks."""
+    dense_sims = np.asarray(reader.chunk_vectors @ qvec.astype(np.float32)) if reader.n_chunks else np.zeros(0)
+    lexical = reader.chunk_bm25.scores(query.text)
+    if reader.n_chunks:
+        candidates, fused = fuse_passages(lexical, dense_sims, config)
+        fused = aggregate_pages(candidates, fused, reader.chunk_page, config)
+        order = np.argsort(-fused, kind="stable")
+        passages = [(int(candidates[i]), float(fused[i])) for i in order]
     else:
-        snippet_dense, snippet_lexical, snippet_sims = {}, {}, np.zeros(0, np.float32)
-    matches, actions = command_matches(reader, query, snippet_sims, CANDIDATES)
-    snippet_command = {si: r for r, si in enumerate(matches)}
-    own = fuse((snippet_dense, weights.snippet_dense), (snippet_lexical, weights.snippet_lexical))
-    best_snippet: dict[int, float] = {}
-    for si, score in own.items():
-        ci = int(reader.snippet_chunk[si])
-        best_snippet[ci] = max(best_snippet.get(ci, 0.0), score)
-    by_snippet = {ci: r for r, (ci, _) in enumerate(sorted(best_snippet.items(), key=lambda kv: -kv[1]))}
-    fused = fuse(
-        (chunk_dense, weights.chunk_dense),
-        (chunk_lexical, weights.chunk_lexical),
-        (by_snippet, by_snippet_weight),
-    )
-    for ci in fused:
-        if reader.chunk_generated[ci]:  # reference pages should not drown out the pages that explain a task
-            fused[ci] *= weights.generated
-    if weights.title:
-        best = sorted(fused, key=lambda ci: -fused[ci])[:TITLE_POOL]
-        for ranks in (title_ranks(reader, query, best), kind_ranks(reader, query, best)):
-            for ci, r in ranks.items():
-                fused[ci] += weights.title / (RRF_K + r + 1)
-    passages = sorted(fused.items(), key=lambda kv: -kv[1])
-    passage_rank = {ci: r for r, (ci, _) in enumerate(passages[:CANDIDATES])}
+        passages = []
+    if not reader.n_snippets:
+        return passages, []
+    snippet_dense, snippet_sims = _dense(reader.snippet_vectors, qvec, config.snippet_pool)
+    snippet_lexical = _lexical_ranks(reader.snippet_bm25.scores(query.text), config.snippet_pool)
+    matches, actions = command_matches(reader, query, snippet_sims, config.snippet_pool)
+    passage_rank = {ci: r for r, (ci, _) in enumerate(passages[: config.snippet_pool])}
     parent = {}
-    if passage_rank and reader.n_snippets:
+    if passage_rank:
         for si in np.flatnonzero(np.isin(reader.snippet_chunk, list(passage_rank))):
             parent[int(si)] = passage_rank[int(reader.snippet_chunk[si])]
     fused_snippets = fuse(
-        (snippet_dense, weights.snippet_dense),
-        (snippet_lexical, weights.snippet_lexical),
-        (parent, weights.snippet_parent),
-        (snippet_command, weights.snippet_command),
+        (snippet_dense, config.snippet_dense),
+        (snippet_lexical, config.snippet_lexical),
+        (parent, config.snippet_parent),
+        ({si: r for r, si in enumerate(matches)}, config.snippet_command),
+        k=config.rrf_k,
     )
     for si, score in matches.items():  # doing exactly what was asked counts like topping one more list
-        fused_snippets[si] = fused_snippets.get(si, 0.0) + weights.command_match * (score / 2) / (RRF_K + 1)
+        fused_snippets[si] = fused_snippets.get(si, 0.0) + config.command_match * (score / 2) / (config.rrf_k + 1)
     snippets = sorted(fused_snippets.items(), key=lambda kv: -kv[1])
-    kept = relevant_snippets(snippets[:SNIPPET_POOL], snippet_sims, snippet_lexical, matches)
+    kept = relevant_snippets(snippets[: config.snippet_pool], snippet_sims, snippet_lexical, matches, config)
     return passages, diversify(kept, reader.snippet_langs, matches, query, actions)
 
 
 def relevant_snippets(
-    ranked: list[tuple[int, float]], sims: np.ndarray, lexical: dict[int, int], matches: dict[int, float]
+    ranked: list[tuple[int, float]],
+    sims: np.ndarray,
+    lexical: dict[int, int],
+    matches: dict[int, float],
+    config: RankConfig = CONFIG,
 ) -> list[tuple[int, float]]:
     """Drop snippets that only ride on their passage: a command or manifest is offered when it is itself
     about the question (close in meaning; or sharing its words, or doing what it asks, and reasonably close)."""
     return [
         (si, score)
         for si, score in ranked
-        if sims[si] >= MIN_SIM or ((si in lexical or matches.get(si, 0) >= 2) and sims[si] >= MIN_SIM_LEXICAL)
+        if sims[si] >= config.min_sim
+        or ((si in lexical or matches.get(si, 0) >= 2) and sims[si] >= config.min_sim_lexical)
     ]
 
 
@@ -452,7 +389,7 @@ def diversify(
     ranked: list[tuple[int, float]],
     langs: list[str],
     matches: dict[int, float],
-    query: str,
+    query: Query,
     actions: dict[int, str] | None = None,
     window: int = 5,
 ) -> list[tuple[int, float]]:
@@ -465,7 +402,7 @@ def diversify(
     has_match = {kind: any(v == kind and matches[si] >= 1.5 for si, v in is_yaml.items()) for kind in (True, False)}
     if len(ranked) <= window or not has_match[False]:
         return ranked
-    wants_yaml = bool(MANIFEST_WORDS & set(re.findall(r"[a-z]+", query.lower())))
+    wants_yaml = bool(MANIFEST_WORDS & set(query.words))
     most = {True: 3 if wants_yaml else 2, False: 3 if has_match[True] else window}
     waiting = {actions[si] for si, _ in ranked if si in actions}
     if len(waiting) < 2:

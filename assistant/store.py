@@ -47,6 +47,7 @@ GENERATION_FILES = (  # besides manifest.json and the bm25 folders' files
     "chunks.faiss",
     "snippets.faiss",
     "chunk_generated.npy",
+    "chunk_page.npy",
     "snippet_features.json",
 )
 if TYPE_CHECKING:
@@ -377,6 +378,8 @@ class IndexStore:
         )
         np.save(tmp / "snippet_chunk.npy", np.array([ci for ci, _ in snippets], dtype=np.int32))
         np.save(tmp / "chunk_generated.npy", np.array([c.generated for c in chunks], dtype=np.bool_))
+        pages = {path: n for n, path in enumerate(dict.fromkeys(c.path for c in chunks))}
+        np.save(tmp / "chunk_page.npy", np.array([pages[c.path] for c in chunks], dtype=np.int32))
         features = [snippet_features(s.code, s.lang) for _, s in snippets]
         (tmp / "snippet_features.json").write_text(json.dumps(features, separators=(",", ":")))
         write_faiss(tmp / "chunks.faiss", cvecs)

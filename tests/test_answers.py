@@ -6,7 +6,7 @@ from assistant.compare import detect_comparison, expand
 from assistant.core import Assistant
 from assistant.followup import Conversation, is_followup, rewrite
 from assistant.placeholders import fill, find_placeholders
-from assistant.search import query_intent
+from assistant.query import intent_of, parse_query
 
 
 def sides(q: str) -> tuple[str, ...] | None:
@@ -56,10 +56,20 @@ def test_placeholder_detection_and_fill() -> None:
 
 
 def test_query_intent() -> None:
-    assert query_intent("what is a StatefulSet") == "concept"
-    assert query_intent("Flannel vs Calico?") == "concept"
-    assert query_intent("how do I roll back a deployment") == "howto"
-    assert query_intent("persistent volume claim yaml") == "howto"
+    assert intent_of("what is a StatefulSet") == "concept"
+    assert parse_query("Weave vs Cilium?").intent == "concept"
+    assert intent_of("how can I undo a bad rollout") == "howto"
+    assert intent_of("persistent volume claim yaml") == "howto"
+    assert intent_of("kube-proxy iptables mode") == ""
+
+
+def test_a_question_is_parsed_once_into_what_every_stage_needs() -> None:
+    q = parse_query("How do I scale my deployment to 4 replicas?")
+    assert q.text == q.question and not q.rewritten and q.comparison is None
+    assert "scale" in q.verbs and q.resources == {"deployment"}
+    assert "how" not in q.terms and "my" not in q.terms and "replica" in q.terms
+    assert parse_query("the dockerfile for the api").snippet_kind == "dockerfile"
+    assert parse_query("Weave or Cilium?").comparison.sides == ("Weave", "Cilium")  # type: ignore[union-attr]
 
 
 def test_snippets_are_ranked_by_their_own_relevance(seed_assistant: Assistant) -> None:

@@ -61,25 +61,6 @@ The web app Dockerfile is rebuilt by CI on every merge.
 """
 
 
-def test_the_section_titled_with_the_question_comes_first(one_note_assistant) -> None:  # type: ignore[no-untyped-def]
-    answer = one_note_assistant("runbook.md", RUNBOOK).ask("what is an ingress")
-    assert answer.passages[0].chunk.headings[-1] == "Ingress"
-
-
-def test_asking_for_a_kind_of_snippet_favours_sections_holding_one(one_note_assistant) -> None:  # type: ignore[no-untyped-def]
-    from assistant.search import kind_ranks
-
-    assistant = one_note_assistant("runbook.md", RUNBOOK)
-    reader = assistant.reader()
-    every = list(range(reader.n_chunks))  # every passage, in index order
-    holders = [reader.chunk(ci).headings[-1] for ci in kind_ranks(reader, "dockerfile for the web app", every)]
-    assert holders == ["Image"]
-    assert kind_ranks(reader, "the web app", every) == {}
-    answer = assistant.ask("dockerfile for the web app")
-    assert answer.passages[0].chunk.headings[-1] == "Image"
-    assert answer.snippets[0].snippet.lang == "dockerfile"
-
-
 def test_eval_signature_rules() -> None:
     assert signature("kubectl create deploy nginx --image=nginx") == ("create", "deployment")
     assert signature("k get po -A") == ("get", "pod")
