@@ -50,7 +50,7 @@ VERBS = {
     "details": {"describe"}, "information": {"describe"}, "inspect": {"describe"}, "delete": {"delete"},
     "remove": {"delete", "label", "taint"}, "edit": {"edit"}, "modify": {"edit", "patch", "set"},
     "change": {"set", "edit", "patch", "label"}, "update": {"set", "apply", "patch", "rollout"},
-    "convert": {"edit", "patch", "convert"}, "scale": {"scale"}, "autoscale": {"autoscale"},
+    "scale": {"scale"}, "autoscale": {"autoscale"},
     "expose": {"expose"}, "label": {"label"}, "labels": {"label"}, "annotate": {"annotate"},
     "annotation": {"annotate"}, "taint": {"taint"}, "rollback": {"rollout"}, "roll": {"rollout"},
     "undo": {"rollout"}, "rollout": {"rollout"}, "history": {"rollout"}, "pause": {"rollout"},
@@ -82,6 +82,20 @@ def fold(word: str) -> str:
     elif word.endswith("s") and not word.endswith("ss") and len(word) > 2:
         word = word[:-1]
     return ALIASES.get(word, word)
+
+
+# kubectl short names that are also English words: in a question they are English ("no pods", "set limits",
+# "deploy nginx"); only inside a command do they name a resource.
+ENGLISH_ALIASES = {"no", "po", "deploy", "limits", "ing", "ep", "ev"}
+
+
+def fold_prose(word: str) -> str:
+    """A resource named in a question's prose: plurals folded and the unambiguous short names (pvc, svc, sts),
+    not the ones that are English words."""
+    word = word.lower()
+    if word in ENGLISH_ALIASES or word.rstrip("s") in ENGLISH_ALIASES:
+        return word
+    return fold(word)
 
 
 def signature(command: str) -> tuple[str, ...] | None:
@@ -192,8 +206,6 @@ def _joined(text: str) -> str:
     """Lower-case question text with two-word names joined ("config map" → configmap) and what it asks
     not to do dropped ("… (don't create a service)", "without creating it")."""
     text = _NEGATED.sub(" ", text)
-    text = _DESCRIBE.sub("describe", text)
-    text = _NEW_YAML.sub("create", text)
     for phrase, word in _TWO_WORDS.items():
         text = text.replace(phrase, word)
     return text
@@ -201,12 +213,6 @@ def _joined(text: str) -> str:
 
 _WORD = re.compile(r"[a-z][a-z-]*")
 _NEGATED = re.compile(r"\b(?:don't|dont|do not|does not|doesn't|without|never)\b[^.,;:()]*")
-# "Get the YAML for a new namespace" asks for `kubectl create namespace … --dry-run=client -o yaml`.
-_NEW_YAML = re.compile(
-    r"\b(?:get|generate|output|print|show|write)(?: me)? (?:the |a )?(?:yaml|manifest) (?:for|of) (?:a|an) new\b"
-)
-# "Get information about the pod" asks for `kubectl describe`, not `kubectl get`.
-_DESCRIBE = re.compile(r"\b(?:get|show|see|display|find)(?: me)?(?: the| more| all)? (?:information|info|details)\b")
 
 
 def wanted(question: str) -> tuple[set[str], set[str]]:
@@ -217,17 +223,21 @@ def wanted(question: str) -> tuple[set[str], set[str]]:
     resources: set[str] = set()
     for word in _WORD.findall(text):
         verbs |= VERBS.get(verb_form(word), set())
-        folded = fold(word)
+        folded = fold_prose(word)
         if folded in KINDS or folded in ("node", "event", "endpoints"):
             resources.add(folded)
-    if not resources:  # "Get the value of mysecret2", "scale nginx-deployment": the kind is in the name
+    for command in re.findall(r"\b(?:kubectl|k) [^\n.,;:?()]+", text):  # a command quoted in the question
+        if found := action(command):
+            verbs.add(found[0])
+            if found[2]:
+                resources.add(found[2])
+    if not resources:  # "Get the value of secret2", "scale nginx-deployment": the kind is in the name
         resources = {kind for w in re.findall(r"[a-z0-9-]+", text) if (kind := _kind_in_name(w))}
     return verbs, resources
 
 
 def _kind_in_name(name: str) -> str:
     for part in re.split(r"[-0-9]+", name):
-        part = part.removeprefix("my")
-        if len(part) > 2 and fold(part) in KINDS and part != name:
-            return fold(part)
+        if len(part) > 2 and fold_prose(part) in KINDS and part != name:
+            return fold_prose(part)
     return ""

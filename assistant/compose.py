@@ -27,23 +27,26 @@ def compose_answer(
     conversation: Conversation | None = None,
 ) -> Answer:
     query = parse_query(question, conversation)
-    passages, snippets = assistant.retrieve(reader, query, k, n_snippets, offset)
+    passages, snippets, relevant = assistant.retrieve(reader, query, k, n_snippets, offset)
+    if not relevant:  # the passages are only the closest: no command or point of theirs is offered as an answer
+        snippets = []
     sides = []
-    if query.comparison and offset == 0:
+    if query.comparison and offset == 0 and relevant:
         for term in query.comparison.sides:
             others = tuple(t for t in query.comparison.sides if t != term)
             side_query = parse_query(f"{term} {query.comparison.aspect}".strip())
-            side_passages, _ = assistant.retrieve(reader, side_query, SIDE_PASSAGES, 0)
+            side_passages, _, _ = assistant.retrieve(reader, side_query, SIDE_PASSAGES, 0)
             points = key_points(side_query.text, side_passages, limit=3, side=term, others=others)
             sides.append(Side(term, points, side_passages))
     answer = Answer(
         question,
         passages,
         snippets,
-        key_points=key_points(query.text, passages) if offset == 0 else [],
+        key_points=key_points(query.text, passages) if offset == 0 and relevant else [],
         comparison=sides,
         warnings=outdated(snippets),
         rewritten=query.text if query.rewritten else None,
+        relevant=relevant,
     )
     if conversation is not None:
         conversation.add(question, query.text, query.comparison)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from assistant.embed import Embedder
     from assistant.followup import Conversation
     from assistant.query import Query
-    from assistant.search import Hit, IndexReader, SnippetHit
+    from assistant.search import Hit, IndexReader, RankConfig, SnippetHit
 
 Notice = Callable[[str], None]
 
@@ -70,6 +70,7 @@ class Assistant:
         self.progress = progress
         self._embedder = embedder
         self._reader: IndexReader | None = None
+        self.rank_config: RankConfig | None = None  # None: the defaults (search.CONFIG)
 
     @property
     def folders(self) -> list[Path]:
@@ -177,11 +178,13 @@ class Assistant:
 
     def retrieve(
         self, reader: IndexReader, query: Query, k: int, n_snippets: int, offset: int = 0
-    ) -> tuple[list[Hit], list[SnippetHit]]:
-        from assistant.search import Hit, SnippetHit, rank
+    ) -> tuple[list[Hit], list[SnippetHit], bool]:
+        """The passages and snippets that answer, and whether the notes answer the question at all."""
+        from assistant.search import CONFIG, Hit, SnippetHit, rank
 
         qvec = self.embedder().embed([query.text])[0]
-        ranked, ranked_snippets = rank(reader, query, qvec)
+        ranking = rank(reader, query, qvec, self.rank_config or CONFIG)
+        ranked, ranked_snippets = ranking.passages, ranking.snippets
         passages = [Hit(r + 1, s, reader.chunk(ci), ci) for r, (ci, s) in enumerate(ranked[offset : offset + k])]
         shown = {h.index: h.rank for h in passages}
         snippets: list[SnippetHit] = []
@@ -198,7 +201,7 @@ class Assistant:
                 snippets.append(SnippetHit(len(snippets) + 1, score, snippet, si, owner))
             if len(snippets) == n_snippets:
                 break
-        return passages, snippets
+        return passages, snippets, ranking.relevant
 
     def section(self, hit: Hit) -> list[Any]:
         """The whole heading section a passage belongs to (all its pieces)."""

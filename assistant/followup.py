@@ -76,9 +76,19 @@ def is_followup(question: str) -> bool:
     words = _words(q)
     if not words:
         return False
-    if set(words) & PRONOUNS and len(words) <= 8:
+    if all(w in FORM_WORDS or w in QUESTION_WORDS for w in words):
         return True
-    return all(w in FORM_WORDS or w in QUESTION_WORDS for w in words)
+    # A pronoun points back ("scale it to 3", "is that one faster"), unless the question names its own subject:
+    # "create a pod that runs nginx" is a new question whose "that" points at its own pod.
+    return bool(set(words) & PRONOUNS) and len(words) <= 8 and not _names_a_subject(q, words)
+
+
+def _names_a_subject(question: str, words: list[str]) -> bool:
+    from assistant.commands import wanted
+
+    return (
+        bool(wanted(question)[1]) or any(w in SUBJECT_NOUNS for w in words) or detect_comparison(question) is not None
+    )
 
 
 def rewrite(question: str, conversation: Conversation) -> tuple[str, Comparison | None]:

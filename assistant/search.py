@@ -265,6 +265,8 @@ class RankConfig:
     pool: int = 50  # candidates taken from each signal before fusion (fusing fewer than ~50 hurt)
     lexical_weight: float = 0.3  # z-score fusion: BM25's share; the dense cosine has the rest
     page_weight: float = 0.1  # page aggregation: share of a page's other candidates added to each of its chunks
+    page_others: int = 3  # how many of a page's other candidates count
+    generated_penalty: float = 0.5  # subtracted (in standard deviations) from chunks of generated reference pages
     rrf_k: int = 60  # snippets fuse ranks (their signals are too unlike for scores)
     snippet_pool: int = 60  # snippets considered for an answer, before the relevance floor
     snippet_dense: float = 1.0
@@ -274,6 +276,7 @@ class RankConfig:
     command_match: float = 2.0  # doing exactly what was asked counts like topping one more list, this much
     min_sim: float = 0.3  # cosine, query vs snippet descriptor, for a snippet to be offered at all
     min_sim_lexical: float = 0.2  # the same, for snippets that also share words with the question
+    relevant_sim: float = 0.27  # the notes answer when some passage is at least this close to the question
 
 
 CONFIG = RankConfig()
@@ -305,28 +308,39 @@ def fuse_passages(lexical: np.ndarray, dense: np.ndarray, config: RankConfig) ->
 
 
 def aggregate_pages(candidates: np.ndarray, fused: np.ndarray, pages: np.ndarray, config: RankConfig) -> np.ndarray:
-    """Page aggregation: each chunk gains `page_weight` × the scores (above the pool's floor) of the other
-    chunks of its page among the best `pool`: a page that answers in several places outranks a page that
-    mentions the words once. Chunks of one page keep their order among themselves."""
+    """Page aggregation: each chunk gains `page_weight` × the scores (above the pool's floor) of the best
+    `page_others` other chunks of its page among the best `pool`. A page that answers in several places
+    outranks a page that mentions the words once; counting only a few keeps a long notes file from winning
+    by its length alone. Chunks of one page keep their order among themselves."""
     if not config.page_weight or not len(candidates):
         return fused
     best = np.argsort(-fused, kind="stable")[: config.pool]
-    lifted = fused[best] - float(fused[best].min())
+    floor = float(fused[best].min())
     page = pages[candidates]
-    total: dict[int, float] = {}
-    peak: dict[int, float] = {}
-    for i, value in zip(best.tolist(), lifted.tolist(), strict=True):
-        p = int(page[i])
-        total[p] = total.get(p, 0.0) + value
-        peak[p] = max(peak.get(p, 0.0), value)
-    bonus = np.array([total.get(int(p), 0.0) - peak.get(int(p), 0.0) for p in page], dtype=np.float64)
+    seen: dict[int, list[float]] = {}
+    for i in best.tolist():  # best first: each page's list is in descending order
+        seen.setdefault(int(page[i]), []).append(float(fused[i]) - floor)
+    support = {p: sum(values[1 : 1 + config.page_others]) for p, values in seen.items()}
+    bonus = np.array([support.get(int(p), 0.0) for p in page], dtype=np.float64)
     return fused + config.page_weight * bonus
 
 
-def rank(
-    reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig = CONFIG
-) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
-    """(passages, snippets), each as (index, score), best first.
+@dataclass(frozen=True)
+class Ranking:
+    passages: list[tuple[int, float]]  # (chunk, score), best first
+    snippets: list[tuple[int, float]]  # (snippet, score), best first
+    relevant: bool  # whether the notes answer the question at all, or these are only the closest passages
+
+
+def is_relevant(dense_sims: np.ndarray, config: RankConfig) -> bool:
+    """The notes answer a question when their closest passage is close in meaning. The floor was calibrated on
+    the dev questions (in scope) against out-of-scope ones written for the purpose (cooking, other software,
+    nonsense, emoji): MiniLM's cosine between a question and an unrelated passage stays near 0.1-0.2."""
+    return bool(len(dense_sims)) and float(dense_sims.max()) >= config.relevant_sim
+
+
+def rank(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig = CONFIG) -> Ranking:
+    """Passages and snippets, each as (index, score), best first, and whether they answer at all.
 
     Passages: BM25 (question-phrasing stopwords left out) and the dense cosine, z-score fused, then page
     aggregation. Snippets fuse the ranks of their own dense and BM25 scores (label, heading path, nearby prose,
@@ -335,13 +349,15 @@ def rank(
     lexical = reader.chunk_bm25.scores(query.text)
     if reader.n_chunks:
         candidates, fused = fuse_passages(lexical, dense_sims, config)
+        fused = fused - config.generated_penalty * reader.chunk_generated[candidates]
         fused = aggregate_pages(candidates, fused, reader.chunk_page, config)
         order = np.argsort(-fused, kind="stable")
         passages = [(int(candidates[i]), float(fused[i])) for i in order]
     else:
         passages = []
+    relevant = is_relevant(dense_sims, config)
     if not reader.n_snippets:
-        return passages, []
+        return Ranking(passages, [], relevant)
     snippet_dense, snippet_sims = _dense(reader.snippet_vectors, qvec, config.snippet_pool)
     snippet_lexical = _lexical_ranks(reader.snippet_bm25.scores(query.text), config.snippet_pool)
     matches, actions = command_matches(reader, query, snippet_sims, config.snippet_pool)
@@ -361,7 +377,7 @@ def rank(
         fused_snippets[si] = fused_snippets.get(si, 0.0) + config.command_match * (score / 2) / (config.rrf_k + 1)
     snippets = sorted(fused_snippets.items(), key=lambda kv: -kv[1])
     kept = relevant_snippets(snippets[: config.snippet_pool], snippet_sims, snippet_lexical, matches, config)
-    return passages, diversify(kept, reader.snippet_langs, matches, query, actions)
+    return Ranking(passages, diversify(kept, reader.snippet_langs, matches, query, actions), relevant)
 
 
 def relevant_snippets(

@@ -31,11 +31,24 @@ def test_anchor_tags_are_not_part_of_titles() -> None:
     assert not any("<a" in t for t in titles)
 
 
+def ckad_snippets():  # type: ignore[no-untyped-def]
+    return [s for c in seed_chunks() if "CKAD Commands" in c.headings for s in c.snippets]
+
+
 def test_comment_lines_in_fences_are_not_headings() -> None:
-    titles = {h for c in seed_chunks() for h in c.headings}
-    assert "General Commands" not in titles
+    # A comment in a fence labels a command group (a passage of its own), it never opens a section.
+    sections = {h for c in seed_chunks() if not _is_group(c) for h in c.headings}
+    assert "General Commands" not in sections
     (ckad,) = by_heading("CKAD Commands")
     assert "# General Commands" in ckad.text
+    (general,) = by_heading("General Commands")
+    assert _is_group(general) and general.text.startswith("# General Commands\n")
+
+
+def _is_group(chunk) -> bool:  # type: ignore[no-untyped-def]
+    return (
+        len(chunk.snippets) == 1 and chunk.snippets[0].kind == "group" and chunk.snippets[0].label == chunk.headings[-1]
+    )
 
 
 def test_fences_are_byte_exact() -> None:
@@ -53,18 +66,16 @@ def test_fences_are_byte_exact() -> None:
 
 
 def test_shell_blocks_split_into_command_groups_under_comments() -> None:
-    (ckad,) = by_heading("CKAD Commands")
-    groups = {s.label: s for s in ckad.snippets}
+    groups = {s.label: s for s in ckad_snippets()}
     rollback = groups["Rollback Update"]
     assert rollback.code == "kubectl rollout undo deploy/nginx\nkubectl rollout status deploy/nginx\n"
     assert rollback.lang == "shell" and rollback.kind == "group"
     assert SEED_LINES[rollback.start_line - 1] == "kubectl rollout undo deploy/nginx"
-    assert all(len(s.code.splitlines()) <= 12 for s in ckad.snippets)
+    assert all(len(s.code.splitlines()) <= 12 for s in ckad_snippets())
 
 
 def test_blank_line_continues_the_label() -> None:
-    (ckad,) = by_heading("CKAD Commands")
-    view = next(s for s in ckad.snippets if "get secret SecretName" in s.code)
+    view = next(s for s in ckad_snippets() if "get secret SecretName" in s.code)
     assert view.label == "Secrets"
 
 
@@ -169,3 +180,52 @@ def test_pages_get_the_example_manifests_they_reference() -> None:
     assert example.kind == "example" and example.path == "examples/application/deployment.yaml"
     assert example.headings == ("Run nginx",) and example.code == "apiVersion: apps/v1\nkind: Deployment\n"
     assert link_examples(linked) == linked  # links are made anew, never piled up
+
+
+# A section long enough to be split, with short label lines that each introduce a list (written for this test).
+FILLER = ("Ingress controllers in general, said at length so that the section must be split. " * 40)[:1480]
+LABELLED = (
+    f"# Ingress controllers\n\n{FILLER}\n\n"
+    + "Controllers we tried\n- Traefik\n- HAProxy\n\n"
+    + "Traefik\n- reads its routes from labels\n- has a dashboard\n- reloads without dropping connections\n\n"
+    + "HAProxy\n- fastest of the two under load\n- needs a config reload for new backends\n"
+)  # fmt: skip
+
+
+def test_a_label_line_is_never_split_from_its_list() -> None:
+    from assistant.chunks import MAX_CHUNK_CHARS
+
+    chunks = chunk_markdown(LABELLED, "ingress.md")
+    assert len(chunks) > 1 and len(LABELLED) > MAX_CHUNK_CHARS  # the section is split somewhere
+    for label, first_bullet in [("Traefik", "- reads its routes"), ("HAProxy", "- fastest of the two")]:
+        (holder,) = [c for c in chunks if first_bullet in c.text]
+        assert f"{label}\n{first_bullet}" in holder.text  # the label travels with its bullets
+
+
+def test_the_seed_network_plugin_lists_keep_their_labels() -> None:
+    for label, bullet in [("Calico", "- does not use a overlay network"), ("Flannel", "- uses an overlay network")]:
+        (holder,) = [c for c in by_heading("Network Plugins") if bullet in c.text]
+        assert f"{label}\n{bullet}" in holder.text
+
+
+LONG_FENCE = (
+    "# Cluster chores\n\n```bash\n"
+    "# Drain a node\nkubectl drain node-7 --ignore-daemonsets\nkubectl get pods -o wide\n\n"
+    "# Bring it back\nkubectl uncordon node-7\n\n# Watch events\nkubectl get events -w\n"
+    + "".join(f"kubectl get pods -n team-{n}\n" for n in range(10))
+    + "```\n\n```bash\n# Short fence\nkubectl get nodes\n```\n"
+)
+
+
+def test_command_groups_of_a_long_shell_fence_are_passages_of_their_own() -> None:
+    chunks = chunk_markdown(LONG_FENCE, "chores.md")
+    groups = {c.headings[-1]: c for c in chunks if len(c.headings) == 2}
+    assert set(groups) == {"Drain a node", "Bring it back", "Watch events"}  # the short fence stays whole
+    drain = groups["Drain a node"]
+    assert drain.headings == ("Cluster chores", "Drain a node")
+    assert drain.text == "# Drain a node\nkubectl drain node-7 --ignore-daemonsets\nkubectl get pods -o wide"
+    assert LONG_FENCE.splitlines()[drain.start_line - 1] == "# Drain a node"
+    assert [s.label for s in drain.snippets] == ["Drain a node"]
+    (section,) = [c for c in chunks if c.headings == ("Cluster chores",)]
+    assert "kubectl uncordon node-7" in section.text  # the section still shows the whole fence
+    assert all(s.label != "Drain a node" for s in section.snippets)  # each snippet has one home

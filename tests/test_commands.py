@@ -53,13 +53,19 @@ def test_the_main_request_is_the_first_verb_and_the_resource_after_it() -> None:
         {"create", "run", "apply"}, "service",
     )  # fmt: skip
     assert main_request("Please list the pods") == ({"get"}, "pod")
-    assert main_request("Get information about the pod") == ({"describe"}, "pod")
-    assert main_request("Get the YAML for a new namespace called myns")[0] == {"create", "run", "apply"}
+    assert main_request("Describe the pod called web") == ({"describe"}, "pod")
     assert main_request("What is a pod?") == (set(), "")
 
 
+def test_kubectl_short_names_count_only_in_commands() -> None:
+    assert wanted("there are no pods on this node")[1] == {"pod", "node"}  # "no" is English here
+    assert wanted("set limits on the api container")[1] == set()  # not a LimitRange
+    assert wanted("why does kubectl get no hang")[1] == {"node"}  # inside a command it is the node
+    assert wanted("list all ns")[1] == {"namespace"}  # short names that are not English words still count
+
+
 def test_a_kind_in_an_object_name_counts_when_no_kind_is_named() -> None:
-    assert wanted("Get the value of mysecret2") == ({"get"}, {"secret"})
+    assert wanted("print what is stored in secret-7") == ({"get"}, {"secret"})
     assert wanted("scale nginx-deployment to 3 replicas")[1] == {"deployment"}
     assert wanted("create a pod named web-service")[1] == {"pod"}  # a named kind wins over the name
     assert wanted("restart kube-proxy")[1] == set()
@@ -136,6 +142,7 @@ def test_each_action_asked_for_gets_a_command_before_repeats(one_note_assistant)
 
 
 def test_diversify_keeps_a_mix_spreads_actions_and_keeps_the_main_request() -> None:
+    from assistant.query import parse_query
     from assistant.search import diversify
 
     # 0-2: get/describe/delete commands, 3-5: manifests, 6: a repeat delete, 7: `create job` (the main request)
@@ -143,7 +150,8 @@ def test_diversify_keeps_a_mix_spreads_actions_and_keeps_the_main_request() -> N
     ranked = [(i, 1.0 - i / 10) for i in (0, 6, 3, 1, 4, 5, 2, 7)]
     matches = {0: 2.0, 1: 2.0, 2: 2.0, 3: 2.0, 4: 2.0, 5: 2.0, 6: 2.0, 7: 3.0}
     actions = {0: "get", 1: "describe", 2: "delete", 6: "get", 7: "create"}
-    order = [si for si, _ in diversify(ranked, langs, matches, "create a job, check it, delete it", actions)]
+    query = parse_query("create a job, check it, delete it")
+    order = [si for si, _ in diversify(ranked, langs, matches, query, actions)]
     head = order[:5]
     assert 7 in head  # the main request's command, though ranked last
     assert 6 not in head  # a second `get job` waits while other actions have none

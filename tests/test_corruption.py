@@ -28,7 +28,8 @@ BM25_FILES = [
 ]  # fmt: skip
 GENERATION_FILES = [
     "manifest.json", "chunks.jsonl", "chunk_offsets.npy", "snippets.jsonl", "snippet_offsets.npy",
-    "snippet_chunk.npy", "chunk_generated.npy", "chunks.faiss", "snippets.faiss", "snippet_features.json",
+    "snippet_chunk.npy", "chunk_generated.npy", "chunk_page.npy", "chunks.faiss", "snippets.faiss",
+    "snippet_features.json",
     *(f"{folder}/{name}" for folder in ("bm25_chunks", "bm25_snippets") for name in BM25_FILES),
 ]  # fmt: skip
 
