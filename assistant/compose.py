@@ -3,23 +3,24 @@ results (key points, comparison sides, outdated-command warnings)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from assistant.answer import Answer, Side, Warning_
 from assistant.keypoints import key_points
-from assistant.query import parse_query
+from assistant.query import Query, parse_query
 
 if TYPE_CHECKING:
-    from assistant.core import Assistant
     from assistant.followup import Conversation
-    from assistant.search import IndexReader, SnippetHit
+    from assistant.search import Hit, SnippetHit
 
 SIDE_PASSAGES = 3
+# (query, passages wanted, snippets wanted, offset) → (passages, snippets, whether the notes answer)
+Retrieve = Callable[[Query, int, int, int], "tuple[list[Hit], list[SnippetHit], bool]"]
 
 
 def compose_answer(
-    assistant: Assistant,
-    reader: IndexReader,
+    retrieve: Retrieve,
     question: str,
     k: int,
     n_snippets: int,
@@ -27,15 +28,13 @@ def compose_answer(
     conversation: Conversation | None = None,
 ) -> Answer:
     query = parse_query(question, conversation)
-    passages, snippets, relevant = assistant.retrieve(reader, query, k, n_snippets, offset)
-    if not relevant:  # the passages are only the closest: no command or point of theirs is offered as an answer
-        snippets = []
+    passages, snippets, relevant = retrieve(query, k, n_snippets, offset)
     sides = []
     if query.comparison and offset == 0 and relevant:
         for term in query.comparison.sides:
             others = tuple(t for t in query.comparison.sides if t != term)
             side_query = parse_query(f"{term} {query.comparison.aspect}".strip())
-            side_passages, _, _ = assistant.retrieve(reader, side_query, SIDE_PASSAGES, 0)
+            side_passages, _, _ = retrieve(side_query, SIDE_PASSAGES, 0, 0)
             points = key_points(side_query.text, side_passages, limit=3, side=term, others=others)
             sides.append(Side(term, points, side_passages))
     answer = Answer(

@@ -160,8 +160,7 @@ class Assistant:
             reader = self.reader()
             try:
                 return compose_answer(
-                    self,
-                    reader,
+                    lambda query, k, n, offset: self.retrieve(reader, query, k, n, offset),  # noqa: B023
                     question,
                     k=k,
                     n_snippets=n_snippets or k,

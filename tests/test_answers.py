@@ -114,3 +114,25 @@ def test_outdated_commands_are_flagged_in_answers(seed_assistant: Assistant) -> 
     assert rules, data["snippets"]
     for w in data["warnings"]:
         assert w["since"] and w["source"] and w["replacement"]
+
+
+def test_a_new_self_contained_question_is_not_merged_into_the_last_one() -> None:
+    conv = Conversation()
+    conv.add("how do I undo a rollout", "how do I undo a rollout", None)
+    for fresh in ("create a pod that runs nginx", "list the services that this namespace has"):
+        assert not is_followup(fresh) and rewrite(fresh, conv) == (fresh, None)
+    for follow in ("how do I check it worked", "and what about daemonsets", "show the yaml"):
+        assert is_followup(follow) and rewrite(follow, conv)[0] != follow
+
+
+def test_a_comparison_follow_up_reaches_the_bullet_that_answers(seed_assistant: Assistant) -> None:
+    conv = Conversation()
+    first = seed_assistant.ask("Calico or Flannel?", conversation=conv)
+    calico = next(side for side in first.comparison if side.term == "Calico")
+    # Each side's points come from its own labelled list, not from the traffic-flow steps.
+    assert any("does not use a overlay network" in p.text for p in calico.points), calico.points
+    assert not any("169.254.1.1" in p.text for side in first.comparison for p in side.points)
+    follow = seed_assistant.ask("so which is quicker?", conversation=conv)
+    assert follow.rewritten and follow.comparison
+    calico = next(side for side in follow.comparison if side.term == "Calico")
+    assert any("improves performance" in p.text for p in calico.points), calico.points

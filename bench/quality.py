@@ -1,0 +1,75 @@
+"""Answer quality on the dev sets, both halves of each, and the `relevant` flag's rates.
+
+    .venv/bin/python bench/quality.py            # bundled notes and the Kubernetes docs (builds their index once)
+    .venv/bin/python bench/quality.py --seed     # bundled notes only (seconds)
+
+Each set is also scored in halves split by md5(id) % 2 (`kt eval --halves`): a change that moves one half
+alone is a fit, not a gain. The `relevant` rates: in scope = the dev questions over their own corpus, out of
+scope = tests/data/out_of_scope.txt (cooking, other software, nonsense, emoji) over the same corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.config import BUNDLED_NOTES, resolve  # noqa: E402
+from assistant.core import Assistant  # noqa: E402
+from assistant.evaluate import evaluate  # noqa: E402
+
+EVAL = ROOT.parent / "shared" / "eval"
+CORPORA = ROOT.parent / "shared" / "corpora"
+OUT_OF_SCOPE = ROOT / "tests" / "data" / "out_of_scope.txt"
+
+
+def questions(path: Path) -> list[str]:
+    if path.suffix == ".jsonl":
+        return [json.loads(line)["question"] for line in path.read_text().splitlines() if line.strip()]
+    return [q.strip() for q in path.read_text().splitlines() if q.strip() and not q.startswith("#")]
+
+
+def relevant_rate(assistant: Assistant, qs: list[str]) -> float:
+    return sum(assistant.ask(q).relevant for q in qs) / len(qs)
+
+
+def report(name: str, assistant: Assistant, sets: list[str]) -> None:
+    print(f"\n## {name}")
+    print("| set | all | half 0 | half 1 |\n|---|---|---|---|")
+    for s in sets:
+        r = evaluate(assistant, EVAL / f"{s}.jsonl", halves=True)
+        keys = list(r["metrics"])
+
+        def fmt(m: dict[str, float], keys: list[str] = keys) -> str:
+            return " / ".join(f"{m[k]:.2f}" if k in m else "–" for k in keys)
+
+        h0, h1 = r["halves"]
+        print(
+            f"| {s} ({' / '.join(keys)}) | {fmt(r['metrics'])} | {fmt(h0['metrics'])} ({h0['questions']}) "
+            f"| {fmt(h1['metrics'])} ({h1['questions']}) |"
+        )
+    inside = [q for s in sets for q in questions(EVAL / f"{s}.jsonl")]
+    outside = questions(OUT_OF_SCOPE)
+    print(
+        f"| relevant | in scope: {relevant_rate(assistant, inside):.0%} true of {len(inside)} "
+        f"| out of scope: {1 - relevant_rate(assistant, outside):.0%} false of {len(outside)} | |"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", action="store_true", help="the bundled notes only")
+    args = ap.parse_args()
+    quiet = lambda message: None  # noqa: E731
+    report("bundled notes", Assistant(resolve([BUNDLED_NOTES]), notice=quiet), ["seed_dev", "seed_paraphrase_dev"])
+    if not args.seed:
+        k8s = Assistant(resolve([CORPORA / "k8s-docs", CORPORA / "k8s-examples"]), notice=print)
+        report("Kubernetes docs + examples", k8s, ["docs_dev", "ckad_dev"])
+
+
+if __name__ == "__main__":
+    main()
