@@ -187,8 +187,8 @@ def answer_markdown(answer: Answer) -> str:
     def cite(path: str, line: int) -> str:
         return f"`{path}:{line}`"
 
-    def passage_cite(rank: int, passages: list[Any]) -> str:
-        hit = next((h for h in passages if h.rank == rank), None)
+    def passage_cite(rank: int) -> str:
+        hit = next((h for h in answer.passages if h.rank == rank), None)
         return cite(hit.chunk.path, hit.chunk.start_line) if hit else f"passage {rank}"
 
     out = [f"# From your notes: {answer.question}"]
@@ -200,12 +200,13 @@ def answer_markdown(answer: Answer) -> str:
         out.append("## Comparison")
         for side in answer.comparison:
             out.append(f"### {side.term}")
-            out += [f"- {p.text} ({passage_cite(p.passage, side.passages)})" for p in side.points]
-            if not side.points:
-                out.append("- (nothing specific in the notes)")
+            sources = [cite(h.chunk.path, h.chunk.start_line) for h in side.passages]
+            # a side's points number its own passages, from 1 (as render_comparison reads them)
+            points = [f"- {p.text} ({sources[p.passage - 1]})" for p in side.points]
+            out.append("\n".join(points) or "- (nothing specific in the notes)")
     if answer.key_points:
         out.append("## Key points")
-        out += [f"- {p.text} ({passage_cite(p.passage, answer.passages)})" for p in answer.key_points]
+        out.append("\n".join(f"- {p.text} ({passage_cite(p.passage)})" for p in answer.key_points))
     if answer.snippets:
         out.append("## Commands and snippets")
         for s in answer.snippets:

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from assistant.cli import app
 from assistant.config import Settings
 from assistant.core import Assistant
-from assistant.mcp_tools import BadRequest, _cut, fence, note_key
+from assistant.mcp_tools import BadRequest, _cut, answer_markdown, fence, note_key
 
 QUESTION = "how do I roll back a deployment"
 COMMAND = "kubectl rollout undo deploy/nginx"
@@ -275,6 +275,29 @@ def test_markdown_fences_hold_any_code() -> None:
     assert block.startswith("`````shell\n") and block.endswith("\n`````") and code.rstrip() in block
     text, cut = _cut("intro\n```yaml\na: 1\nb: 2\nc: 3\n```", 4)  # cut inside the fence: closed again
     assert cut and text.splitlines()[-1] == "```" and text.count("```") == 2
+
+
+@pytest.mark.slow
+def test_markdown_cites_every_command_and_point(seed_assistant: Assistant) -> None:
+    import re
+
+    answer = seed_assistant.ask("Calico compared with Flannel: how do they differ?")
+    assert len(answer.comparison) == 2 and all(side.points for side in answer.comparison)
+    markdown = answer_markdown(answer)
+    assert "## Comparison" in markdown
+    comparison = markdown.split("## Comparison", 1)[1].split("\n## ", 1)[0]  # up to the next section
+    points = [line for line in comparison.splitlines() if line.startswith("- ")]
+    cited = re.compile(rf"\(`{re.escape(SEED_NAME)}:\d+`\)$")
+    assert points and all(cited.search(line) for line in points), points
+    for side in answer.comparison:  # each point cites the passage it was quoted from
+        for point in side.points:
+            hit = side.passages[point.passage - 1]
+            assert f"- {point.text} (`{hit.chunk.path}:{hit.chunk.start_line}`)" in markdown
+    for s in answer.snippets:  # every snippet: its label and file:line, then its code byte-exact in a fence
+        assert (
+            f"`{s.snippet.path}:{s.snippet.start_line}`\n\n```{s.snippet.lang}\n{s.snippet.code.rstrip()}\n```"
+            in markdown
+        )
 
 
 def test_cli_stays_light_and_mcp_is_documented() -> None:
