@@ -191,7 +191,7 @@ def answer_markdown(answer: Answer) -> str:
         hit = next((h for h in answer.passages if h.rank == rank), None)
         return cite(hit.chunk.path, hit.chunk.start_line) if hit else f"passage {rank}"
 
-    out = [f"# From your notes: {answer.question}"]
+    out = [f"# From your notes: {' '.join(answer.question.split())}"]  # one line, whatever the question holds
     if answer.rewritten:
         out.append(f"(searched as: {answer.rewritten})")
     if not answer.relevant:

@@ -179,6 +179,8 @@ def test_a_build_on_first_use_reports_progress(notes_dir: Path, tmp_path: Path, 
         seen.append((done, total, message))
 
     async def scenario(session: Any) -> None:
+        listed = (await session.call_tool("list_notes", {})).structured_content
+        assert listed["built"] is False and "search_notes builds it" in text(await session.call_tool("list_notes"))
         result = await session.call_tool("search_notes", {"question": QUESTION}, progress_callback=progress)
         assert not result.is_error and result.structured_content["snippets"][0]["code"].startswith(COMMAND)
         seen_before = len(seen)
