@@ -59,6 +59,8 @@ def _call(work: Callable[[], Any]) -> Any:
         raise ToolError(str(e)) from None
     except IndexError_ as e:
         raise ToolError(f"the index cannot be used: {e}") from None
+    except OSError as e:  # e.g. an --index folder that cannot be created or written
+        raise ToolError(f"{e.filename or 'the index'}: {e.strerror or e}") from None
 
 
 def build_server(tools: NotesTools) -> MCPServer:

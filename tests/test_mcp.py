@@ -51,7 +51,7 @@ def with_server(settings: Settings, scenario: Callable[[Any], Awaitable[None]], 
     from mcp import ClientSession, StdioServerParameters, stdio_client
 
     params = StdioServerParameters(command=sys.executable, args=server_args(settings), env=dict(os.environ))
-    errlog = settings.index.parent / "server.log"
+    errlog = settings.notes[0].parent / "server.log"  # beside the notes copy, in the test's tmp_path
 
     async def main() -> None:
         with anyio.fail_after(timeout), errlog.open("w") as err:
@@ -193,6 +193,20 @@ def test_a_build_on_first_use_reports_progress(notes_dir: Path, tmp_path: Path, 
     figures = [done for done, _, _ in seen]
     assert len(figures) >= 3 and figures == sorted(set(figures)) and figures[-1] <= 100
     assert all(total == 100 and message and message.startswith("building the index") for _, total, message in seen)
+
+
+@pytest.mark.slow
+def test_an_index_that_cannot_be_written_is_a_tool_error(notes_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "blocker").write_text("a file where the index folder's parent should be\n")
+    settings = Settings((notes_dir,), tmp_path / "blocker" / "index")
+
+    async def scenario(session: Any) -> None:
+        for _ in range(2):  # and the server is still there for the next call
+            result = await session.call_tool("search_notes", {"question": QUESTION})
+            assert result.is_error and "blocker" in text(result) and "Not a directory" in text(result)
+        assert not (await session.call_tool("list_notes", {})).is_error
+
+    with_server(settings, scenario)
 
 
 @pytest.mark.slow
