@@ -206,6 +206,14 @@ def watch(
         pass
 
 
+@app.command()
+def mcp(ctx: typer.Context, notes: NotesOpt = None, index: IndexOpt = None) -> None:
+    """Serve the notes to coding agents and editors: a Model Context Protocol server on stdio."""
+    from assistant.mcp_server import serve  # the MCP SDK and pydantic load only here
+
+    serve(_assistant(*_common(ctx, notes, index)))
+
+
 @app.command("eval")
 def eval_cmd(
     ctx: typer.Context,

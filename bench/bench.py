@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +90,32 @@ for q in json.loads(questions):
     a.ask(q)
     times.append(time.perf_counter() - t)
 print(json.dumps(times))
+"""
+# An MCP client (the SDK's stdio client) that starts `kt mcp`, times the first answer from the spawn, then calls
+# search_notes once per question: prints {"first": seconds, "times": [seconds, ...]}.
+MCP_CLIENT = """
+import json, os, sys, time
+import anyio
+from mcp import ClientSession, StdioServerParameters, stdio_client
+command, questions = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+async def main():
+    params = StdioServerParameters(command=command[0], args=command[1:], env=dict(os.environ))
+    start = time.perf_counter()
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        first = await session.call_tool("search_notes", {"question": questions[0]})
+        first_seconds = time.perf_counter() - start
+        if first.is_error or not first.structured_content["passages"]:
+            raise SystemExit(f"kt mcp did not answer: {first.content}")
+        times = []
+        for q in questions:
+            t = time.perf_counter()
+            result = await session.call_tool("search_notes", {"question": q})
+            times.append(time.perf_counter() - t)
+            if result.is_error:
+                raise SystemExit(f"kt mcp failed on {q!r}: {result.content}")
+    print(json.dumps({"first": first_seconds, "times": times}))
+anyio.run(main)
 """
 # `kt` itself, with a progress hook that stamps when each build stage starts (printed as JSON on stderr).
 STAGED_KT = """
@@ -171,6 +198,35 @@ def imports_torch(importtime_log: str) -> bool:
     lines = [ln for ln in importtime_log.splitlines() if ln.startswith("import time:")]
     names = (ln.rsplit("|", 1)[-1].strip() for ln in lines)
     return any(re.match(r"(torch|transformers|sentence_transformers)(\.|$)", n) for n in names)
+
+
+Row = Callable[[str, str, str, str, bool | None], None]  # figure, value, target, runs, ok
+
+
+def mcp_figures(notes: list[Path], index: Path, env: dict[str, str], runs: int) -> tuple[list[float], list[float]]:
+    """`kt mcp` over these notes: start-to-first-answer (spawn, initialize, first search_notes) for each run, and
+    the search_notes round trips of the last run, one per question of the first 20 WARM_QUESTIONS."""
+    command = [*KT, "mcp", *notes_args(notes), "--index", str(index)]
+    firsts, times = [], []
+    for _ in range(runs):
+        _, _, out, _ = run([PY, "-c", MCP_CLIENT, json.dumps(command), json.dumps(WARM_QUESTIONS[:20])], env)
+        data = json.loads(out)
+        firsts.append(data["first"])
+        times = data["times"]
+    return firsts, sorted(times)
+
+
+def mcp_rows(row: Row, notes: list[Path], index: Path, env: dict[str, str], runs: int, label: str) -> None:
+    firsts, times = mcp_figures(notes, index, env, runs)
+    p50, p90 = statistics.median(times) * 1000, statistics.quantiles(times, n=10)[8] * 1000
+    row(
+        f"MCP search_notes p50 (p90), {label}",
+        f"{p50:.1f} ms ({p90:.1f} ms)",
+        "p50 <= 20 ms",
+        f"{len(times)} calls",
+        p50 <= 20,
+    )
+    row(f"kt mcp start to first answer, {label}", f"{statistics.median(firsts):.2f} s", "-", str(runs), None)
 
 
 def main() -> None:
@@ -259,6 +315,8 @@ def main() -> None:
             f"{len(warm)} q",
             p50 <= 15,
         )
+
+        mcp_rows(row, K8S, idx_k8s, env, runs, "k8s")
 
         say("copying the corpora and the k8s index for the edit figures")
         copies = [scratch / "corpora" / f.name for f in K8S]
