@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint index clean
+.PHONY: run test bench quality lint index clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,6 +21,9 @@ test: $(STAMP)  ## run the test suite (real model included)
 
 bench: $(STAMP)  ## print speed figures (medians) for the bundled notes and the Kubernetes docs
 	$(BIN)/python bench/bench.py
+
+quality: $(STAMP)  ## answer quality on every dev set, by halves, and the relevant rates (builds the k8s index once)
+	$(BIN)/python bench/quality.py
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check assistant tests bench

@@ -1,36 +1,9 @@
-""" "X vs Y" questions: detect them, split them into sides, and expand the abbreviations people use."""
+""" "X vs Y" questions: detect them and split them into sides."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-# Short forms in everyday Kubernetes talk, expanded for search (both forms stay in the query).
-ABBREVIATIONS = {
-    "pv": "persistent volume",
-    "pvc": "persistent volume claim",
-    "pvcs": "persistent volume claims",
-    "rwo": "ReadWriteOnce",
-    "rwx": "ReadWriteMany",
-    "rwm": "ReadWriteMany",
-    "rox": "ReadOnlyMany",
-    "sts": "statefulset",
-    "ds": "daemonset",
-    "hpa": "horizontal pod autoscaler",
-    "vpa": "vertical pod autoscaler",
-    "cm": "configmap",
-    "svc": "service",
-    "sa": "service account",
-    "ns": "namespace",
-    "crd": "custom resource definition",
-    "crds": "custom resource definitions",
-    "netpol": "network policy",
-    "pdb": "pod disruption budget",
-    "rbac": "role based access control",
-    "sc": "storage class",
-    "cj": "cronjob",
-    "k8s": "kubernetes",
-}
 
 _PATTERNS = [
     re.compile(r"^(?:what(?:'s| is| are)? (?:the )?)?differences? between (?P<a>.+?) and (?P<b>.+?)$"),
@@ -73,14 +46,3 @@ def detect_comparison(question: str) -> Comparison | None:
         if a and b and a.lower() != b.lower() and len(a) <= 60 and len(b) <= 60:
             return Comparison((a, b), aspect)
     return None
-
-
-def expand(query: str) -> str:
-    """The query with abbreviations spelled out after them ("PV or PVC" → "PV (persistent volume) or …")."""
-
-    def sub(m: re.Match[str]) -> str:
-        word = m.group(0)
-        full = ABBREVIATIONS.get(word.lower())
-        return f"{word} ({full})" if full else word
-
-    return re.sub(r"\b[\w]+\b", sub, query)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.compare import detect_comparison, expand
+from assistant.compare import detect_comparison
 from assistant.core import Assistant
 from assistant.followup import Conversation, is_followup, rewrite
 from assistant.placeholders import fill, find_placeholders
@@ -24,11 +24,6 @@ def test_comparison_detection_and_splitting() -> None:
     assert sides("how do I roll back a deployment") is None
     assert sides("what is an overlay network") is None
     assert detect_comparison("Flannel vs Calico: which one is faster?").aspect == "which one is faster"  # type: ignore[union-attr]
-
-
-def test_abbreviations_are_expanded_for_search() -> None:
-    assert expand("PV or PVC?") == "PV (persistent volume) or PVC (persistent volume claim)?"
-    assert expand("compare RWO and RWX") == "compare RWO (ReadWriteOnce) and RWX (ReadWriteMany)"
 
 
 def test_follow_up_rewriting() -> None:
