@@ -55,7 +55,8 @@ def score_docs(item: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
 
 def half_of(item: dict[str, Any]) -> int:
     """Which half of a set a question falls in: md5 of its id, mod 2 (stable across runs and machines)."""
-    return int(hashlib.md5(str(item.get("id", item["question"])).encode()).hexdigest(), 16) % 2
+    key = item["id"] if "id" in item else item["question"]
+    return int(hashlib.md5(str(key).encode()).hexdigest(), 16) % 2
 
 
 FORMATS = {"evidence": "seed", "paths": "docs", "reference_commands": "ckad"}

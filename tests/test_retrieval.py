@@ -144,3 +144,17 @@ def test_unrelated_questions_are_marked_as_not_answered(seed_assistant: Assistan
     assert not answer.relevant and answer.snippets == [] and answer.key_points == []
     assert answer.passages  # the closest passages are still there to look at
     assert answer.to_json()["relevant"] is False
+
+
+def test_eval_docs_scoring_and_halves(tmp_path, seed_assistant: Assistant) -> None:  # type: ignore[no-untyped-def]
+    from assistant.evaluate import half_of, score_docs
+
+    answer = {"passages": [{"rank": 1, "path": "k8s-docs/a/b.md"}, {"rank": 2, "path": "k8s-docs/tasks/c.md"}]}
+    assert score_docs({"paths": ["tasks/c.md"]}, answer) == {"page-hit@1": False, "page-hit@3": True, "rr@10": 0.5}
+    assert half_of({"id": "x1"}) == half_of({"id": "x1"}) and {half_of({"id": f"q{n}"}) for n in range(20)} == {0, 1}
+    questions = tmp_path / "docs.jsonl"
+    lines = [{"id": f"q{n}", "question": q, "paths": ["kubernetes-therapy.md"]} for n, q in enumerate(["a", "b", "c"])]
+    questions.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    report = evaluate(seed_assistant, questions, halves=True)
+    assert report["format"] == "docs" and report["metrics"]["page-hit@1"] == 1.0
+    assert sum(h["questions"] for h in report["halves"]) == 3
