@@ -51,7 +51,7 @@ class Repl:
         self.assistant.refresh()
         self.offset = 0
         self.answer = self.assistant.ask(line, k=self.k, conversation=self.conversation)
-        render_answer(self.answer, self.console, more_hint=self.interactive)
+        render_answer(self.answer, self.console, hint="repl" if self.interactive else None)
         return True
 
     def command(self, line: str) -> bool:
@@ -101,7 +101,7 @@ class Repl:
             self.say("no more results")
             return
         self.answer = page
-        render_answer(page, self.console, more_hint=self.interactive)
+        render_answer(page, self.console, hint="repl" if self.interactive else None)
 
     def open(self, n: int) -> None:
         assert self.answer is not None
