@@ -181,3 +181,12 @@ def test_full_and_json_and_md(seed_assistant: Assistant) -> None:
     assert all(line in full for line in whole)
     short = runner.invoke(app, ["ask", ROLLBACK, *args(seed_assistant)]).stdout
     assert not all(line in short for line in whole)
+
+
+def test_plain_output_loads_no_terminal_libraries() -> None:
+    """Piping an answer costs what --json costs: plain.py (and what it imports) never loads rich."""
+    import subprocess
+    import sys
+
+    code = "import sys, assistant.plain\nprint(' '.join(m for m in sys.modules if m.split('.')[0] == 'rich'))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == ""
