@@ -228,14 +228,19 @@ def code_lines(code: str, lang: str, width: int) -> list[Any]:
 
 
 def _key_points_view(answer: Answer, compact: bool) -> Any:
+    """Each point with its passage number; a point's wrapped rows hang under its text, not under the bullet."""
+    from rich.console import Group
+    from rich.table import Table
     from rich.text import Text
 
-    view = Text("Key points", style="bold")
+    grid = Table.grid()
+    grid.add_column(width=4, no_wrap=True)
+    grid.add_column()
     for point in answer.key_points:
-        view.append("\n  • ")
-        view.append(sanitize(shorten(point.text, POINT_CHARS) if compact else point.text))
-        view.append(f" [passage {point.passage}]", style="cyan")
-    return view
+        line = Text(sanitize(shorten(point.text, POINT_CHARS) if compact else point.text))
+        line.append(f" [passage {point.passage}]", style="cyan")
+        grid.add_row("  • ", line)
+    return Group(Text("Key points", style="bold"), grid)
 
 
 def _key_points(screen: _Screen, answer: Answer, full: bool) -> None:
@@ -305,7 +310,8 @@ def _footer(screen: _Screen, answer: Answer, shown: Shown, hint: str | None, ful
     )
     if hint == "repl":
         more = f":more shows {rest}" if rest else ":more for the next results"
-        message = f"{more} · :open N a whole section · :copy N copies [N] · :help"
+        copy = " · :copy N copies [N]" if answer.snippets else ""
+        message = f"{more} · :open N a whole section{copy} · :help"
     elif rest:
         message = f"({rest}: kt ask --full shows everything)"
     else:
