@@ -68,8 +68,11 @@ class Repl:
         read_line: ReadLine,
         interactive: bool,
         read_value: ReadLine | None = None,
+        plain: bool = False,
     ) -> None:
-        """`read_value` reads what :fill asks for; it must not keep a history (values may be secrets)."""
+        """`read_value` reads what :fill asks for; it must not keep a history (values may be secrets). `plain`:
+        answers as plain text (output piped)."""
+        self.plain = plain
         self.assistant = assistant
         self.console = console
         self.read_line = read_line
@@ -100,6 +103,14 @@ class Repl:
         self.answer, self.shown = answer, shown
         self.snippets.update((s.rank, s) for s in answer.snippets)
         self.passages.update((h.rank, h) for h in answer.passages)
+        if self.plain:  # output piped: plain text, all of it (nothing to page through)
+            from assistant.plain import plain_text
+
+            self.console.out(plain_text(answer), end="", highlight=False)
+            shown.snippets.update(self.snippets)
+            shown.passages.update(self.passages)
+            shown.overview = True
+            return
         render_answer(answer, self.console, shown=shown, hint="repl" if self.interactive else None)
 
     def command(self, line: str) -> bool:
@@ -275,6 +286,7 @@ def run_repl(assistant: Assistant, input_lines: Any = None, console: Any = None)
     input is given; otherwise answer each input line and return."""
     from rich.console import Console
 
+    plain = console is None and not sys.stdout.isatty()
     console = console or Console(highlight=False)
     interactive = input_lines is None and sys.stdin.isatty()
     if not interactive:
@@ -283,14 +295,14 @@ def run_repl(assistant: Assistant, input_lines: Any = None, console: Any = None)
         def read_line(prompt: str) -> str:
             return next(lines, "")
 
-        repl = Repl(assistant, console, read_line, interactive=False)
+        repl = Repl(assistant, console, read_line, interactive=False, plain=plain)
         for line in lines:
             if not repl.handle(line):
                 break
         return 0
 
     session, values = _session(), _value_session()
-    repl = Repl(assistant, console, session.prompt, interactive=True, read_value=values.prompt)
+    repl = Repl(assistant, console, session.prompt, interactive=True, read_value=values.prompt, plain=plain)
     console.print("[bold]Kubernetes Therapy[/bold] — ask about your notes (:help, Ctrl-D to quit)")
     assistant.reader()  # build or heal the index before the first question, with progress
     while True:

@@ -190,3 +190,13 @@ def test_plain_output_loads_no_terminal_libraries() -> None:
 
     code = "import sys, assistant.plain\nprint(' '.join(m for m in sys.modules if m.split('.')[0] == 'rich'))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == ""
+
+
+def test_piped_repl_answers_in_plain_text(seed_assistant: Assistant) -> None:
+    result = runner.invoke(app, args(seed_assistant), input=f"{ROLLBACK}\n:more\n:copy 1\n")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert not BOX & set(result.stdout) and not [line for line in lines if line != line.rstrip()]
+    assert "kubectl rollout undo deploy/nginx" in lines
+    assert any(line.startswith("6. ") for line in lines)  # :more went on to the next results, numbered on
+    assert "no terminal to copy to; snippet 1 is below:" in result.stdout
