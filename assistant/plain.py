@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from assistant.answer import Answer
-from assistant.render import CLOSEST, EXCERPT_LINES, heading_path, location, sanitize
+from assistant.render import CLOSEST, EXCERPT_LINES, heading_path, location, not_relevant, sanitize
 
 FENCE_LANGS = {"shell": "bash"}
-NOT_RELEVANT = "Nothing in your notes answers this. The closest passages:"
 
 
 def plain_text(answer: Answer, full: bool = False) -> str:
@@ -67,7 +66,7 @@ def _plain(answer: Answer, full: bool) -> Iterator[str]:
         yield f"(searched as: {sanitize(answer.rewritten)})"
     snippets, passages = _parts(answer, full)
     if not answer.relevant:
-        yield NOT_RELEVANT
+        yield not_relevant(answer)
     elif not answer.passages and not answer.snippets:
         yield "Nothing in your notes matches that question."
     for side in answer.comparison if answer.relevant else []:
@@ -121,7 +120,7 @@ def _markdown(answer: Answer, full: bool) -> Iterator[str]:
         yield ""
     snippets, passages = _parts(answer, full)
     if not answer.relevant:
-        yield f"> **{NOT_RELEVANT}**"
+        yield f"> **{not_relevant(answer)}**"
         yield ""
     elif not answer.passages and not answer.snippets:
         yield "Nothing in your notes matches that question."

@@ -47,6 +47,11 @@ def heading_path(headings: tuple[str, ...] | list[str]) -> str:
     return " › ".join(headings)
 
 
+def not_relevant(answer: Answer) -> str:
+    closest = " The closest passages:" if answer.passages else ""
+    return f"Nothing in your notes answers this.{closest}"
+
+
 def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -108,7 +113,7 @@ def render_answer(
         if answer.rewritten:
             screen.add(Text(f"(searched as: {sanitize(answer.rewritten)})", style="dim"))
         if not answer.relevant:
-            screen.add(Text("Nothing in your notes answers this. The closest passages:", style="bold yellow"))
+            screen.add(Text(not_relevant(answer), style="bold yellow"))
             _passages(screen, answer, shown, full, hint, limit=None if full else CLOSEST)
             if full:
                 _snippets(screen, answer, shown, full, hint)

@@ -200,3 +200,9 @@ def test_piped_repl_answers_in_plain_text(seed_assistant: Assistant) -> None:
     assert "kubectl rollout undo deploy/nginx" in lines
     assert any(line.startswith("6. ") for line in lines)  # :more went on to the next results, numbered on
     assert "no terminal to copy to; snippet 1 is below:" in result.stdout
+
+
+def test_not_relevant_without_passages(seed_assistant: Assistant) -> None:
+    empty = replace(seed_assistant.ask(ROLLBACK), relevant=False, passages=[], snippets=[], warnings=[])
+    assert screen(empty)[0] == "Nothing in your notes answers this."
+    assert plain_text(empty) == "Nothing in your notes answers this.\n"
