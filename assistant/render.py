@@ -217,17 +217,18 @@ def code_lines(code: str, lang: str, width: int) -> list[Any]:
     text.right_crop(len(text.plain) - len(clean))
     for m in PLACEHOLDER.finditer(clean):
         text.stylize("bold reverse", m.start(), m.end())
+    width = max(width, len(CONTINUATION) + 8)  # each row carries at least 8 characters of code
     rows: list[Any] = []
     for line in text.split("\n", allow_blank=True):
-        avail = width
-        while len(line.plain) > avail:
-            cut = line.plain.rfind(" ", 0, avail) + 1
-            if cut < avail // 2:
-                cut = avail
+        start = 0  # where the code starts on this row (after a continuation mark)
+        while len(line.plain) > width:
+            cut = line.plain.rfind(" ", start + 1, width) + 1
+            if cut <= start + (width - start) // 2:
+                cut = width  # no space near the edge: break the word
             head, line = line.divide([cut])
             rows.append(head)
             line = Text(CONTINUATION, style="dim") + line
-            avail = width
+            start = len(CONTINUATION)
         rows.append(line)
     return rows
 

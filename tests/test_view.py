@@ -206,3 +206,17 @@ def test_not_relevant_without_passages(seed_assistant: Assistant) -> None:
     empty = replace(seed_assistant.ask(ROLLBACK), relevant=False, passages=[], snippets=[], warnings=[])
     assert screen(empty)[0] == "Nothing in your notes answers this."
     assert plain_text(empty) == "Nothing in your notes answers this.\n"
+
+
+def test_narrow_terminals_still_get_every_character() -> None:
+    line = "kubectl annotate pods --all description='a b c' && echo ok-with-a-very-long-word-without-any-spaces-in-it"
+    for width in range(1, 30):
+        rows = [r.plain for r in code_lines(line, "shell", width)]
+        assert "".join(r.removeprefix(CONTINUATION) for r in rows) == line
+        assert all(len(r) <= max(width, len(CONTINUATION) + 8) for r in rows)
+
+
+def test_tiny_screens_do_not_break_the_view(seed_assistant: Assistant) -> None:
+    answer = seed_assistant.ask("exec into a pod and run ls")
+    for width, height in ((8, 4), (30, 10)):
+        assert screen(answer, width=width, height=height, hint="repl")
