@@ -52,13 +52,15 @@ class Terminal:
         """Read until the output is quiet and the cursor's row ends with one of `prompts` (nothing typed after
         it); returns that row."""
         deadline = time.monotonic() + timeout
+        heard = False  # the prompt of the previous line does not count: wait for output first
         while time.monotonic() < deadline:
             try:
                 self.stream.feed(self.child.read_nonblocking(65536, timeout=0.4))
+                heard = True
                 continue
             except pexpect.TIMEOUT:
                 row = self.screen.display[self.screen.cursor.y].rstrip()
-                if any(row.endswith(p.rstrip()) for p in prompts):
+                if heard and any(row.endswith(p.rstrip()) for p in prompts):
                     return row
             except pexpect.EOF:
                 return ""
