@@ -135,9 +135,9 @@ def ask(
         if as_json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         elif terminal:
-            from assistant.render import render_answer
+            from assistant.render import file_links, render_answer
 
-            render_answer(answer, _console(), full=full, hint="cli")
+            render_answer(answer, _console(), full=full, hint="cli", link=file_links(assistant.folders))
         else:
             from assistant.plain import markdown, plain_text
 

@@ -9,7 +9,9 @@ changes) are neutralised before anything reaches the terminal.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from assistant.answer import Answer
@@ -39,8 +41,43 @@ def sanitize(text: str) -> str:
     return _CONTROL.sub(lambda m: "␛" if m.group(0) == "\x1b" else f"\\x{ord(m.group(0)):02x}", text)
 
 
+Link = Callable[[str], str | None]  # a source's name in answers → a URL to open it, if there is one
+
+
 def location(path: str, line: int) -> str:
     return f"{path}:{line}"
+
+
+def note_path(folders: list[Path], key: str) -> Path | None:
+    """The file behind a source name as answers show it (relative to its notes folder, prefixed when several)."""
+    from assistant.notes import folder_labels
+
+    for folder, label in folder_labels(folders).items():
+        if key.startswith(label) and (folder / key[len(label) :]).is_file():
+            return folder / key[len(label) :]
+    return None
+
+
+def file_links(folders: list[Path]) -> Link:
+    """file:// URLs for the notes, so terminals that support OSC 8 hyperlinks open a source on a click."""
+    cache: dict[str, str | None] = {}
+
+    def link(key: str) -> str | None:
+        if key not in cache:
+            path = note_path(folders, key)
+            cache[key] = path.resolve().as_uri() if path else None
+        return cache[key]
+
+    return link
+
+
+def source(path: str, line: int, link: Link | None) -> Any:
+    """file:line in green; a hyperlink to the note where the terminal supports them."""
+    from rich.style import Style
+    from rich.text import Text
+
+    url = link(path) if link else None
+    return Text(location(path, line), style=Style(color="green", link=url) if url else "green")
 
 
 def heading_path(headings: tuple[str, ...] | list[str]) -> str:
@@ -74,8 +111,9 @@ class Shown:
 class _Screen:
     """Collects renderables while counting the rows they take, against a budget (None: no limit)."""
 
-    def __init__(self, console: Any, budget: int | None) -> None:
+    def __init__(self, console: Any, budget: int | None, link: Link | None = None) -> None:
         self.console = console
+        self.link = link if console.is_terminal else None
         self.budget = budget
         self.used = 0
         self.items: list[Any] = []
@@ -96,17 +134,22 @@ class _Screen:
 
 
 def render_answer(
-    answer: Answer, console: Any, full: bool = False, shown: Shown | None = None, hint: str | None = None
+    answer: Answer,
+    console: Any,
+    full: bool = False,
+    shown: Shown | None = None,
+    hint: str | None = None,
+    link: Link | None = None,
 ) -> Shown:
     """Print what of `answer` is not in `shown` yet (all of it at first) and return what is on screen now.
 
     `full`: everything, nothing folded. Otherwise the view fits the console's height: the table and the first
     snippet always, then more snippets, key points and passages while they fit. `hint` ("repl" or "cli") says
-    how to reach the rest."""
+    how to reach the rest. `link` makes the file:line sources hyperlinks (in a terminal)."""
     from rich.text import Text
 
     shown = shown or Shown()
-    screen = _Screen(console, None if full else max(console.height - RESERVED_ROWS, MIN_ROWS))
+    screen = _Screen(console, None if full else max(console.height - RESERVED_ROWS, MIN_ROWS), link)
     first_call = not shown.overview
     if first_call:
         shown.overview = True
@@ -121,7 +164,7 @@ def render_answer(
             screen.flush()
             return shown
         if answer.comparison:
-            screen.add(comparison_table(answer, compact=not full))
+            screen.add(comparison_table(answer, compact=not full, link=screen.link))
             screen.add("")
     if not answer.passages and not answer.snippets:
         screen.add(Text("Nothing in your notes matches that question.", style="yellow"))
@@ -153,7 +196,7 @@ def _snippets(screen: _Screen, answer: Answer, shown: Shown, full: bool, hint: s
             continue
         fold = None if full else (FIRST_FOLD if first else OTHER_FOLD)
         warned = dict(shown.warned)
-        block = snippet_view(s, answer, warned, screen.console.width, fold, hint)
+        block = snippet_view(s, answer, warned, screen.console.width, fold, hint, screen.link)
         rows = screen.rows(block) + 1
         if not first and not screen.fits(rows, reserve):
             break
@@ -164,7 +207,15 @@ def _snippets(screen: _Screen, answer: Answer, shown: Shown, full: bool, hint: s
         first = False
 
 
-def snippet_view(s: Any, answer: Answer, warned: dict[str, int], width: int, fold: int | None, hint: str | None) -> Any:
+def snippet_view(
+    s: Any,
+    answer: Answer,
+    warned: dict[str, int],
+    width: int,
+    fold: int | None,
+    hint: str | None,
+    link: Link | None = None,
+) -> Any:
     """[N] label  file:line, the code (folded after `fold` lines), then each outdated-command warning once:
     `warned` (rule → snippet number) records where each was spelled out, later snippets refer to it."""
     from rich.text import Text
@@ -173,7 +224,7 @@ def snippet_view(s: Any, answer: Answer, warned: dict[str, int], width: int, fol
     head.append(f"[{s.rank}] ", style="bold magenta")
     head.append(sanitize(s.snippet.label or heading_path(s.snippet.headings)), style="bold")
     head.append("  ")
-    head.append(location(s.snippet.path, s.snippet.start_line), style="green")
+    head.append_text(source(s.snippet.path, s.snippet.start_line, link))
     rows = [head]
     lines = s.snippet.code.rstrip("\n").splitlines()
     code = s.snippet.code
@@ -270,7 +321,7 @@ def _passages(
     for hit in answer.passages[:limit]:
         if hit.rank in shown.passages:
             continue
-        block = passage_view(hit, question, full, screen.console.width)
+        block = passage_view(hit, question, full, screen.console.width, screen.link)
         rows = screen.rows(block) + (0 if titled else 1)
         if not screen.fits(rows, reserve=1 if hint else 0):  # the footer
             break
@@ -281,7 +332,7 @@ def _passages(
         shown.passages.add(hit.rank)
 
 
-def passage_view(hit: Any, question: str, full: bool, width: int) -> Any:
+def passage_view(hit: Any, question: str, full: bool, width: int, link: Link | None = None) -> Any:
     """N. file:line  heading path, then the passage's lines that best match the question (full: all of it)."""
     from rich.text import Text
 
@@ -289,7 +340,7 @@ def passage_view(hit: Any, question: str, full: bool, width: int) -> Any:
 
     head = Text()
     head.append(f"{hit.rank}. ", style="bold cyan")
-    head.append(location(hit.chunk.path, hit.chunk.start_line), style="green")
+    head.append_text(source(hit.chunk.path, hit.chunk.start_line, link))
     head.append(f"  {sanitize(heading_path(hit.chunk.headings))}", style="bold")
     if full:
         body = Text("\n".join("   " + line for line in sanitize(hit.chunk.text).splitlines()))
@@ -325,7 +376,7 @@ def _footer(screen: _Screen, answer: Answer, shown: Shown, hint: str | None, ful
     screen.add(Text(message, style="dim"))
 
 
-def comparison_table(answer: Answer, compact: bool = True) -> Any:
+def comparison_table(answer: Answer, compact: bool = True, link: Link | None = None) -> Any:
     """The sides next to each other, each point citing its source as file:line."""
     from rich import box
     from rich.table import Table
@@ -339,7 +390,9 @@ def comparison_table(answer: Answer, compact: bool = True) -> Any:
         for point in side.points:
             hit = side.passages[point.passage - 1]
             line = Text("• " + sanitize(shorten(point.text, CELL_CHARS) if compact else point.text))
-            line.append(f" ({location(hit.chunk.path, hit.chunk.start_line)})", style="green")
+            line.append(" (")
+            line.append_text(source(hit.chunk.path, hit.chunk.start_line, link))
+            line.append(")")
             lines.append(line)
         if not side.points:
             lines.append(Text("(nothing specific in your notes)", style="dim"))

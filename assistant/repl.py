@@ -17,7 +17,7 @@ from assistant.answer import Answer
 from assistant.core import Assistant
 from assistant.followup import Conversation
 from assistant.placeholders import fill, find_placeholders
-from assistant.render import Shown, code_view, heading_path, render_answer, sanitize
+from assistant.render import Shown, code_view, file_links, heading_path, note_path, render_answer, sanitize
 
 if TYPE_CHECKING:
     from assistant.search import Hit, SnippetHit
@@ -73,6 +73,7 @@ class Repl:
         """`read_value` reads what :fill asks for; it must not keep a history (values may be secrets). `plain`:
         answers as plain text (output piped)."""
         self.plain = plain
+        self.link = file_links(assistant.folders)  # sources as hyperlinks to the notes, where terminals allow
         self.assistant = assistant
         self.console = console
         self.read_line = read_line
@@ -111,7 +112,8 @@ class Repl:
             shown.passages.update(self.passages)
             shown.overview = True
             return
-        render_answer(answer, self.console, shown=shown, hint="repl" if self.interactive else None)
+        hint = "repl" if self.interactive else None
+        render_answer(answer, self.console, shown=shown, hint=hint, link=self.link)
 
     def command(self, line: str) -> bool:
         name, _, arg = line[1:].partition(" ")
@@ -230,23 +232,13 @@ class Repl:
         self.copy(n, code)
 
 
-def note_file(folders: list[Path], key: str) -> Path | None:
-    """The file behind a source name as answers show it (relative to its notes folder, prefixed when several)."""
-    from assistant.notes import folder_labels
-
-    for folder, label in folder_labels(folders).items():
-        if key.startswith(label) and (folder / key[len(label) :]).is_file():
-            return folder / key[len(label) :]
-    return None
-
-
 def open_in_editor(folders: list[Path], key: str, line: int) -> str | None:
     """Open $VISUAL (or $EDITOR) at a line of a note and wait for it; a message when that cannot be done."""
     import os
     import shlex
     import subprocess
 
-    path = note_file(folders, key)
+    path = note_path(folders, key)
     if path is None:
         return f"{sanitize(key)} is no longer in your notes"
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")

@@ -14,7 +14,7 @@ from assistant.answer import Answer, Warning_
 from assistant.cli import app
 from assistant.core import Assistant
 from assistant.plain import markdown, plain_text
-from assistant.render import CONTINUATION, Shown, code_lines, render_answer
+from assistant.render import CONTINUATION, Shown, code_lines, file_links, render_answer
 
 runner = CliRunner()
 BOX = set("│─╭╮╰╯┏┓┗┛┃━┡┩└┘┌┐├┤┬┴┼╇╈")
@@ -220,3 +220,14 @@ def test_tiny_screens_do_not_break_the_view(seed_assistant: Assistant) -> None:
     answer = seed_assistant.ask("exec into a pod and run ls")
     for width, height in ((8, 4), (30, 10)):
         assert screen(answer, width=width, height=height, hint="repl")
+
+
+def test_sources_are_hyperlinks_in_a_terminal_only(seed_assistant: Assistant) -> None:
+    answer = seed_assistant.ask(ROLLBACK)
+    link = file_links(list(seed_assistant.settings.notes))
+    uri = (seed_assistant.settings.notes[0] / answer.snippets[0].snippet.path).resolve().as_uri()
+    out = io.StringIO()
+    render_answer(answer, Console(file=out, width=100, height=40, force_terminal=True), link=link)
+    assert "\x1b]8;id=" in out.getvalue() and f";{uri}\x1b\\" in out.getvalue()  # OSC 8 around file:line
+    assert "\x1b]8;" not in "\n".join(screen(answer, link=link))  # not a terminal: no escape sequences
+    assert link("no-such-note.md") is None
