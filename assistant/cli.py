@@ -106,10 +106,17 @@ def ask(
     ] = None,
     k: Annotated[int, typer.Option("-k", "--top", min=1, max=50, help="How many passages and snippets.")] = 5,
     as_json: JsonOpt = False,
+    as_md: Annotated[bool, typer.Option("--md", help="Print Markdown (fenced code), to paste into a ticket.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Show everything: no folding, whole passages.")] = False,
     notes: NotesOpt = None,
     index: IndexOpt = None,
 ) -> None:
-    """Answer a question from your notes: ranked passages plus the matching commands and YAML."""
+    """Answer a question from your notes: the matching commands and YAML first, then the passages.
+
+    In a terminal the answer fits the screen (--full shows everything); piped, it is plain text."""
+    if as_json and as_md:
+        _err("--json and --md do not go together: choose one")
+        raise typer.Exit(2)
     assistant = _assistant(*_common(ctx, notes, index), one_shot=question is not None)
     if question is None:
         if sys.stdin.isatty():
@@ -122,15 +129,19 @@ def ask(
             raise typer.Exit(2)
         questions = [question]
     assistant.refresh()
-    console = None if as_json else _console()
-    for q in questions:
+    terminal = not (as_json or as_md) and sys.stdout.isatty()
+    for n, q in enumerate(questions):
         answer = assistant.ask(q, k=k)
         if as_json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
-        else:
-            from assistant.render import render_answer
+        elif terminal:
+            from assistant.render import file_links, render_answer
 
-            render_answer(answer, console)
+            render_answer(answer, _console(), full=full, hint="cli", link=file_links(assistant.folders))
+        else:
+            from assistant.plain import markdown, plain_text
+
+            print(("\n" if n else "") + (markdown if as_md else plain_text)(answer, full=full), end="", flush=True)
 
 
 @app.command("index")

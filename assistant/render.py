@@ -1,4 +1,6 @@
-"""Terminal view of an answer (rich): numbered passages, highlighted snippets, readable at 80 columns.
+"""Terminal view of an answer (rich), answer first: the comparison table, the commands and manifests (numbered,
+with their file:line), the key points, then each passage in a few lines. The default view is fitted to the
+terminal's height; the rest is one `:more` (REPL) or `kt ask --full` away.
 
 Text from notes is shown, never interpreted: escape sequences (ANSI colours, OSC 52 clipboard writes, title
 changes) are neutralised before anything reaches the terminal.
@@ -7,13 +9,23 @@ changes) are neutralised before anything reaches the terminal.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from assistant.answer import Answer
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-PASSAGE_LINES = 10
-SNIPPET_LINES = 20
+FIRST_FOLD = 12  # compact view: lines of the first snippet shown before it is folded
+OTHER_FOLD = 6  # … and of the snippets after it
+EXCERPT_LINES = 2  # compact view: lines shown of each passage
+CLOSEST = 3  # passages shown when the notes do not answer the question
+POINT_CHARS = 220  # compact view: a key point is cut after this many characters
+CELL_CHARS = 150  # … and a point of the comparison table
+RESERVED_ROWS = 4  # rows kept free for the prompt (or the shell's command line) around an answer
+MIN_ROWS = 20
+CONTINUATION = "↪ "
 LEXERS = {
     "shell": "bash",
     "yaml": "yaml",
@@ -29,116 +41,368 @@ def sanitize(text: str) -> str:
     return _CONTROL.sub(lambda m: "␛" if m.group(0) == "\x1b" else f"\\x{ord(m.group(0)):02x}", text)
 
 
+Link = Callable[[str], str | None]  # a source's name in answers → a URL to open it, if there is one
+
+
 def location(path: str, line: int) -> str:
     return f"{path}:{line}"
+
+
+def note_path(folders: list[Path], key: str) -> Path | None:
+    """The file behind a source name as answers show it (relative to its notes folder, prefixed when several)."""
+    from assistant.notes import folder_labels
+
+    for folder, label in folder_labels(folders).items():
+        if key.startswith(label) and (folder / key[len(label) :]).is_file():
+            return folder / key[len(label) :]
+    return None
+
+
+def file_links(folders: list[Path]) -> Link:
+    """file:// URLs for the notes, so terminals that support OSC 8 hyperlinks open a source on a click."""
+    cache: dict[str, str | None] = {}
+
+    def link(key: str) -> str | None:
+        if key not in cache:
+            path = note_path(folders, key)
+            cache[key] = path.resolve().as_uri() if path else None
+        return cache[key]
+
+    return link
+
+
+def source(path: str, line: int, link: Link | None) -> Any:
+    """file:line in green; a hyperlink to the note where the terminal supports them."""
+    from rich.style import Style
+    from rich.text import Text
+
+    url = link(path) if link else None
+    return Text(location(path, line), style=Style(color="green", link=url) if url else "green")
 
 
 def heading_path(headings: tuple[str, ...] | list[str]) -> str:
     return " › ".join(headings)
 
 
-def render_answer(answer: Answer, console: Any, more_hint: bool = False) -> None:
-    from rich.console import Group
-    from rich.padding import Padding
-    from rich.panel import Panel
+def not_relevant(answer: Answer) -> str:
+    closest = " The closest passages:" if answer.passages else ""
+    return f"Nothing in your notes answers this.{closest}"
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@dataclass
+class Shown:
+    """What of an answer is on screen: `:more` shows the rest, and warnings are spelled out once."""
+
+    snippets: set[int] = field(default_factory=set)
+    passages: set[int] = field(default_factory=set)
+    overview: bool = False  # the searched-as line, the not-relevant notice, the table and the key points
+    warned: dict[str, int] = field(default_factory=dict)  # warning rule → the snippet it was spelled out under
+
+    def hidden(self, answer: Answer) -> tuple[int, int]:
+        """(snippets, passages) of the answer not shown yet."""
+        snippets = sum(s.rank not in self.snippets for s in answer.snippets)
+        return snippets, sum(h.rank not in self.passages for h in answer.passages)
+
+
+class _Screen:
+    """Collects renderables while counting the rows they take, against a budget (None: no limit)."""
+
+    def __init__(self, console: Any, budget: int | None, link: Link | None = None) -> None:
+        self.console = console
+        self.link = link if console.is_terminal else None
+        self.budget = budget
+        self.used = 0
+        self.items: list[Any] = []
+
+    def rows(self, renderable: Any) -> int:
+        return len(self.console.render_lines(renderable, self.console.options, pad=False))
+
+    def fits(self, rows: int, reserve: int = 0) -> bool:
+        return self.budget is None or self.used + rows + reserve <= self.budget
+
+    def add(self, renderable: Any, rows: int | None = None) -> None:
+        self.used += self.rows(renderable) if rows is None else rows
+        self.items.append(renderable)
+
+    def flush(self) -> None:
+        for item in self.items:
+            self.console.print(item)
+
+
+def render_answer(
+    answer: Answer,
+    console: Any,
+    full: bool = False,
+    shown: Shown | None = None,
+    hint: str | None = None,
+    link: Link | None = None,
+) -> Shown:
+    """Print what of `answer` is not in `shown` yet (all of it at first) and return what is on screen now.
+
+    `full`: everything, nothing folded. Otherwise the view fits the console's height: the table and the first
+    snippet always, then more snippets, key points and passages while they fit. `hint` ("repl" or "cli") says
+    how to reach the rest. `link` makes the file:line sources hyperlinks (in a terminal)."""
     from rich.text import Text
 
-    if answer.rewritten:
-        console.print(Text(f"(searched as: {sanitize(answer.rewritten)})", style="dim"))
-    if answer.comparison:
-        render_comparison(answer, console)
-    if answer.key_points:
-        console.print(Text("Key points", style="bold"))
-        for point in answer.key_points:
-            line = Text("  • ")
-            line.append(sanitize(point.text))
-            line.append(f" [{point.passage}]", style="cyan")
-            console.print(line)
-        console.print()
-    if not answer.passages:
-        console.print(Text("Nothing in your notes matches that question.", style="yellow"))
-        return
-    for hit in answer.passages:
-        head = Text(f"{hit.rank}. ", style="bold cyan")
-        head.append(location(hit.chunk.path, hit.chunk.start_line), style="green")
-        head.append(f"  {sanitize(heading_path(hit.chunk.headings))}", style="bold")
-        lines = sanitize(hit.chunk.text).splitlines()
-        body = "\n".join(lines[:PASSAGE_LINES]) + (
-            f"\n… ({len(lines) - PASSAGE_LINES} more lines, :open {hit.rank})" if len(lines) > PASSAGE_LINES else ""
-        )
-        console.print(head)
-        console.print(Padding(Text(body), (0, 0, 1, 3)))
-    if answer.snippets:
-        console.print(Text("Commands and snippets", style="bold"))
-        for s in answer.snippets:
-            title = Text(f"[{s.rank}] ", style="bold magenta")
-            title.append(sanitize(s.snippet.label or heading_path(s.snippet.headings)))
-            sub = Text(location(s.snippet.path, s.snippet.start_line), style="green")
-            code = s.snippet.code
-            lines = code.splitlines()
-            if s.rank > 1 and len(lines) > SNIPPET_LINES:
-                code = "\n".join(lines[:SNIPPET_LINES])
-            parts: list[Any] = [code_view(code, s.snippet.lang)]
-            if code is not s.snippet.code:
-                parts.append(
-                    Text(f"… {len(lines) - SNIPPET_LINES} more lines (:copy {s.rank} copies all)", style="dim")
-                )
-            for w in answer.warnings:
-                if w.snippet == s.rank:
-                    parts.append(Text(f"⚠ {w.message} → {w.replacement}", style="yellow"))
-            console.print(
-                Panel(
-                    Group(*parts),
-                    title=title,
-                    title_align="left",
-                    subtitle=sub,
-                    subtitle_align="right",
-                    border_style="dim",
-                    expand=True,
-                )
-            )
-    if more_hint:
-        console.print(
-            Text(
-                ":more for the next results, :open N for a whole section, :copy N to copy a snippet",
-                style="dim",
-            )
-        )
+    shown = shown or Shown()
+    screen = _Screen(console, None if full else max(console.height - RESERVED_ROWS, MIN_ROWS), link)
+    first_call = not shown.overview
+    if first_call:
+        shown.overview = True
+        if answer.rewritten:
+            screen.add(Text(f"(searched as: {sanitize(answer.rewritten)})", style="dim"))
+        if not answer.relevant:
+            screen.add(Text(not_relevant(answer), style="bold yellow"))
+            _passages(screen, answer, shown, full, hint, limit=None if full else CLOSEST)
+            if full:
+                _snippets(screen, answer, shown, full, hint)
+            _footer(screen, answer, shown, hint, full)
+            screen.flush()
+            return shown
+        if answer.comparison:
+            screen.add(comparison_table(answer, compact=not full, link=screen.link))
+            screen.add("")
+    if not answer.passages and not answer.snippets:
+        screen.add(Text("Nothing in your notes matches that question.", style="yellow"))
+        screen.flush()
+        return shown
+    reserve = 0 if full else _reserve(screen, answer, shown, first_call)
+    _snippets(screen, answer, shown, full, hint, reserve)
+    if first_call and answer.key_points:
+        _key_points(screen, answer, full)
+    _passages(screen, answer, shown, full, hint)
+    _footer(screen, answer, shown, hint, full)
+    screen.flush()
+    return shown
 
 
-def code_view(code: str, lang: str) -> Any:
-    """Highlighted code with placeholders underlined; the code itself stays byte-exact."""
+def _reserve(screen: _Screen, answer: Answer, shown: Shown, first_call: bool) -> int:
+    """Rows kept for the key points and the first two passages, so that snippets do not crowd them out."""
+    rows = 2  # the footer and a spare
+    if first_call and answer.key_points:
+        rows += screen.rows(_key_points_view(answer, compact=True))
+    rows += sum(1 + EXCERPT_LINES for h in answer.passages[:2] if h.rank not in shown.passages) + 1
+    return rows
+
+
+def _snippets(screen: _Screen, answer: Answer, shown: Shown, full: bool, hint: str | None, reserve: int = 0) -> None:
+    first = True
+    for s in answer.snippets:
+        if s.rank in shown.snippets:
+            continue
+        fold = None if full else (FIRST_FOLD if first else OTHER_FOLD)
+        warned = dict(shown.warned)
+        block = snippet_view(s, answer, warned, screen.console.width, fold, hint, screen.link)
+        rows = screen.rows(block) + 1
+        if not first and not screen.fits(rows, reserve):
+            break
+        shown.warned = warned
+        screen.add(block, rows - 1)
+        screen.add("")
+        shown.snippets.add(s.rank)
+        first = False
+
+
+def snippet_view(
+    s: Any,
+    answer: Answer,
+    warned: dict[str, int],
+    width: int,
+    fold: int | None,
+    hint: str | None,
+    link: Link | None = None,
+) -> Any:
+    """[N] label  file:line, the code (folded after `fold` lines), then each outdated-command warning once:
+    `warned` (rule → snippet number) records where each was spelled out, later snippets refer to it."""
+    from rich.text import Text
+
+    head = Text()
+    head.append(f"[{s.rank}] ", style="bold magenta")
+    head.append(sanitize(s.snippet.label or heading_path(s.snippet.headings)), style="bold")
+    head.append("  ")
+    head.append_text(source(s.snippet.path, s.snippet.start_line, link))
+    rows = [head]
+    lines = s.snippet.code.rstrip("\n").splitlines()
+    code = s.snippet.code
+    if fold is not None and len(lines) > fold + 1:
+        code = "\n".join(lines[:fold])
+    rows.extend(code_lines(code, s.snippet.lang, width))
+    if code is not s.snippet.code:
+        how = f":copy {s.rank} copies all" if hint == "repl" else "kt ask --full shows all"
+        rows.append(Text(f"… {len(lines) - fold} more lines ({how})", style="dim"))  # type: ignore[operator]
+    referred: set[str] = set()
+    for w in answer.warnings:
+        if w.snippet != s.rank or w.rule in referred:
+            continue
+        referred.add(w.rule)  # the same outdated command on two lines of a snippet: one warning
+        if w.rule in warned and warned[w.rule] != s.rank:
+            rows.append(Text(f"⚠ outdated too: see the warning under [{warned[w.rule]}]", style="yellow"))
+            continue
+        warned[w.rule] = s.rank
+        message = sanitize(w.message)  # compact: one row (the replacement, which says what to do, stays whole)
+        rows.append(Text(f"⚠ {message if fold is None else shorten(message, width - 2)}", style="yellow"))
+        replacement = sanitize(w.replacement)
+        if fold is not None:
+            replacement = shorten(replacement, width * 3 // 2)  # two rows at most, wrapped at words
+        rows.append(Text(f"  → {replacement}", style="yellow"))
+    return Text("\n").join(rows)
+
+
+def code_lines(code: str, lang: str, width: int) -> list[Any]:
+    """Highlighted code, one Text per screen row: a line longer than the screen is broken (at a space when one
+    is near) and its continuation rows start with a dim ↪, so a wrapped command never reads as two. Placeholders
+    are underlined; the code itself stays byte-exact (copying uses the original)."""
     from rich.syntax import Syntax
+    from rich.text import Text
 
     from assistant.placeholders import PLACEHOLDER
 
-    clean = sanitize(code.rstrip("\n"))
-    syntax = Syntax(
-        clean, LEXERS.get(lang, lang or "text"), theme="ansi_dark", word_wrap=True, background_color="default"
+    clean = sanitize(code.rstrip("\n")).expandtabs(4)
+    text = Syntax(clean, LEXERS.get(lang, lang or "text"), theme="ansi_dark", background_color="default").highlight(
+        clean
     )
+    text.right_crop(len(text.plain) - len(clean))
     for m in PLACEHOLDER.finditer(clean):
-        start_line = clean.count("\n", 0, m.start()) + 1
-        col = m.start() - (clean.rfind("\n", 0, m.start()) + 1)
-        syntax.stylize_range("bold reverse", (start_line, col), (start_line, col + len(m.group(0))))
-    return syntax
+        text.stylize("bold reverse", m.start(), m.end())
+    width = max(width, len(CONTINUATION) + 8)  # each row carries at least 8 characters of code
+    rows: list[Any] = []
+    for line in text.split("\n", allow_blank=True):
+        start = 0  # where the code starts on this row (after a continuation mark)
+        while len(line.plain) > width:
+            cut = line.plain.rfind(" ", start + 1, width) + 1
+            if cut <= start + (width - start) // 2:
+                cut = width  # no space near the edge: break the word
+            head, line = line.divide([cut])
+            rows.append(head)
+            line = Text(CONTINUATION, style="dim") + line
+            start = len(CONTINUATION)
+        rows.append(line)
+    return rows
 
 
-def render_comparison(answer: Answer, console: Any) -> None:
-    """The sides next to each other, each point citing its source as file:line."""
+def _key_points_view(answer: Answer, compact: bool) -> Any:
+    """Each point with its passage number; a point's wrapped rows hang under its text, not under the bullet."""
+    from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(expand=True, show_lines=False)
+    grid = Table.grid()
+    grid.add_column(width=4, no_wrap=True)
+    grid.add_column()
+    for point in answer.key_points:
+        line = Text(sanitize(shorten(point.text, POINT_CHARS) if compact else point.text))
+        line.append(f" [passage {point.passage}]", style="cyan")
+        grid.add_row("  • ", line)
+    return Group(Text("Key points", style="bold"), grid)
+
+
+def _key_points(screen: _Screen, answer: Answer, full: bool) -> None:
+    view = _key_points_view(answer, compact=not full)
+    rows = screen.rows(view) + 1
+    if screen.fits(rows):
+        screen.add(view, rows - 1)
+        screen.add("")
+
+
+def _passages(
+    screen: _Screen, answer: Answer, shown: Shown, full: bool, hint: str | None, limit: int | None = None
+) -> None:
+    from rich.text import Text
+
+    question = answer.rewritten or answer.question
+    title = Text("Passages", style="bold")
+    if hint == "repl":
+        title.append("  (:open N shows a whole section)", style="dim")
+    titled = False
+    for hit in answer.passages[:limit]:
+        if hit.rank in shown.passages:
+            continue
+        block = passage_view(hit, question, full, screen.console.width, screen.link)
+        rows = screen.rows(block) + (0 if titled else 1)
+        if not screen.fits(rows, reserve=1 if hint else 0):  # the footer
+            break
+        if not titled:
+            screen.add(title, 1)
+            titled = True
+        screen.add(block, rows - 1 if rows > 1 else rows)
+        shown.passages.add(hit.rank)
+
+
+def passage_view(hit: Any, question: str, full: bool, width: int, link: Link | None = None) -> Any:
+    """N. file:line  heading path, then the passage's lines that best match the question (full: all of it)."""
+    from rich.text import Text
+
+    from assistant.excerpt import excerpt
+
+    head = Text()
+    head.append(f"{hit.rank}. ", style="bold cyan")
+    head.append_text(source(hit.chunk.path, hit.chunk.start_line, link))
+    head.append(f"  {sanitize(heading_path(hit.chunk.headings))}", style="bold")
+    if full:
+        body = Text("\n".join("   " + line for line in sanitize(hit.chunk.text).splitlines()))
+        return Text("\n").join([head, body, Text("")])
+    rows = [_one_row(head, width)]
+    for line in excerpt(hit.chunk.text, question, EXCERPT_LINES):
+        rows.append(_one_row(Text("   " + sanitize(line.strip())), width))
+    return Text("\n").join(rows)
+
+
+def _one_row(text: Any, width: int) -> Any:
+    text.truncate(width, overflow="ellipsis")
+    return text
+
+
+def _footer(screen: _Screen, answer: Answer, shown: Shown, hint: str | None, full: bool) -> None:
+    from rich.text import Text
+
+    if full or hint is None:
+        return
+    snippets, passages = shown.hidden(answer)
+    rest = ", ".join(
+        f"{n} more {what}{'s' if n > 1 else ''}" for n, what in ((snippets, "snippet"), (passages, "passage")) if n
+    )
+    if hint == "repl":
+        more = f":more shows {rest}" if rest else ":more for the next results"
+        copy = " · :copy N copies [N]" if answer.snippets else ""
+        message = f"{more} · :open N a whole section{copy} · :help"
+    elif rest:
+        message = f"({rest}: kt ask --full shows everything)"
+    else:
+        return
+    screen.add(Text(message, style="dim"))
+
+
+def comparison_table(answer: Answer, compact: bool = True, link: Link | None = None) -> Any:
+    """The sides next to each other, each point citing its source as file:line."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(expand=True, box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD, show_edge=not compact)
     cells = []
     for side in answer.comparison:
         table.add_column(Text(sanitize(side.term), style="bold"), ratio=1)
-        body = Text()
+        lines = []
         for point in side.points:
             hit = side.passages[point.passage - 1]
-            body.append("• " + sanitize(point.text))
-            body.append(f" ({hit.chunk.path}:{hit.chunk.start_line})\n", style="green")
+            line = Text("• " + sanitize(shorten(point.text, CELL_CHARS) if compact else point.text))
+            line.append(" (")
+            line.append_text(source(hit.chunk.path, hit.chunk.start_line, link))
+            line.append(")")
+            lines.append(line)
         if not side.points:
-            body.append("(nothing specific in your notes)", style="dim")
-        cells.append(body)
+            lines.append(Text("(nothing specific in your notes)", style="dim"))
+        cells.append(Text("\n").join(lines))
     table.add_row(*cells)
-    console.print(table)
+    return table
+
+
+def code_view(code: str, lang: str, width: int = 100) -> Any:
+    """A whole snippet as rows for the console (used by :copy without a terminal and by :fill)."""
+    from rich.text import Text
+
+    return Text("\n").join(code_lines(code, lang, width))

@@ -9,35 +9,81 @@ from __future__ import annotations
 import base64
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from assistant.answer import Answer
 from assistant.core import Assistant
 from assistant.followup import Conversation
 from assistant.placeholders import fill, find_placeholders
-from assistant.render import code_view, heading_path, render_answer, sanitize
+from assistant.render import Shown, code_view, file_links, heading_path, note_path, render_answer, sanitize
+
+if TYPE_CHECKING:
+    from assistant.search import Hit, SnippetHit
 
 HELP = """\
 Ask a question in plain words, e.g. "Flannel vs Calico?" or "how do I roll back a deployment".
 Follow-ups use the conversation: "which one is faster?", "show me the yaml", "and for StatefulSets?".
-  :more       next results for the last question
+Snippets are numbered [1], [2], …; passages 1., 2., … (the numbers stay those on screen after :more).
+  :more       the rest of the answer, then the next results
   :open N     the whole section of passage N
-  :copy N     copy snippet N to the clipboard (OSC 52: works over SSH)
-  :fill N     fill in the placeholders of snippet N (<podName>, $NAMESPACE, …), then copy it
+  :edit N     open passage N's note in $VISUAL / $EDITOR at its line
+  :copy N     copy snippet [N] to the clipboard (OSC 52: works over SSH)
+  :fill N     fill in the placeholders of snippet [N] (<podName>, $NAMESPACE, …), then copy it
+              (the values you type are not kept in the history)
   :new        forget the conversation (next question starts fresh)
   :help       this help        :quit (or Ctrl-D) leave       Ctrl-C drops the line"""
+
+USAGE = {
+    "open": ":open N shows the whole section of passage N (the numbered passages: 1., 2., …), e.g. :open 1",
+    "edit": ":edit N opens passage N's note in your editor at its line, e.g. :edit 1",
+    "copy": ":copy N copies snippet [N] to the clipboard, e.g. :copy 1",
+    "fill": ":fill N fills in the placeholders of snippet [N], then copies it, e.g. :fill 1",
+}
 
 ReadLine = Callable[[str], str]
 
 
+def shift(answer: Answer, by: int) -> Answer:
+    """The answer with its passages and snippets numbered from by + 1 (a :more page continues the numbers)."""
+    if not by:
+        return answer
+    return replace(
+        answer,
+        passages=[replace(h, rank=h.rank + by) for h in answer.passages],
+        snippets=[
+            replace(s, rank=s.rank + by, passage=None if s.passage is None else s.passage + by) for s in answer.snippets
+        ],
+        key_points=[replace(p, passage=p.passage + by) for p in answer.key_points],
+        warnings=[replace(w, snippet=w.snippet + by) for w in answer.warnings],
+    )
+
+
 class Repl:
-    def __init__(self, assistant: Assistant, console: Any, read_line: ReadLine, interactive: bool) -> None:
+    def __init__(
+        self,
+        assistant: Assistant,
+        console: Any,
+        read_line: ReadLine,
+        interactive: bool,
+        read_value: ReadLine | None = None,
+        plain: bool = False,
+    ) -> None:
+        """`read_value` reads what :fill asks for; it must not keep a history (values may be secrets). `plain`:
+        answers as plain text (output piped)."""
+        self.plain = plain
+        self.link = file_links(assistant.folders)  # sources as hyperlinks to the notes, where terminals allow
         self.assistant = assistant
         self.console = console
         self.read_line = read_line
+        self.read_value = read_value or read_line
         self.interactive = interactive
         self.conversation = Conversation()
         self.answer: Answer | None = None
+        self.shown = Shown()
+        self.snippets: dict[int, SnippetHit] = {}  # every numbered item of the current question, all pages
+        self.passages: dict[int, Hit] = {}
         self.offset = 0
         self.k = 5
 
@@ -50,9 +96,24 @@ class Repl:
             return self.command(line)
         self.assistant.refresh()
         self.offset = 0
-        self.answer = self.assistant.ask(line, k=self.k, conversation=self.conversation)
-        render_answer(self.answer, self.console, more_hint=self.interactive)
+        self.snippets, self.passages = {}, {}
+        self.show(self.assistant.ask(line, k=self.k, conversation=self.conversation), Shown())
         return True
+
+    def show(self, answer: Answer, shown: Shown) -> None:
+        self.answer, self.shown = answer, shown
+        self.snippets.update((s.rank, s) for s in answer.snippets)
+        self.passages.update((h.rank, h) for h in answer.passages)
+        if self.plain:  # output piped: plain text, all of it (nothing to page through)
+            from assistant.plain import plain_text
+
+            self.console.out(plain_text(answer), end="", highlight=False)
+            shown.snippets.update(self.snippets)
+            shown.passages.update(self.passages)
+            shown.overview = True
+            return
+        hint = "repl" if self.interactive else None
+        render_answer(answer, self.console, shown=shown, hint=hint, link=self.link)
 
     def command(self, line: str) -> bool:
         name, _, arg = line[1:].partition(" ")
@@ -67,8 +128,8 @@ class Repl:
             self.say("conversation cleared")
         elif name == "more":
             self.more()
-        elif name in ("open", "copy", "fill"):
-            n = self.number(arg)
+        elif name in USAGE:
+            n = self.number(name, arg)
             if n is not None:
                 getattr(self, name)(n)
         else:
@@ -80,19 +141,26 @@ class Repl:
 
         self.console.print(Text(message, style=style))
 
-    def number(self, arg: str) -> int | None:
+    def number(self, name: str, arg: str) -> int | None:
+        if not arg.strip():
+            self.say(USAGE[name])
+            return None
         if self.answer is None:
             self.say("ask a question first")
             return None
         try:
             return int(arg)
         except ValueError:
-            self.say("give a number, e.g. :copy 1")
+            self.say(f"give a number: {USAGE[name]}")
             return None
 
     def more(self) -> None:
+        """The rest of the answer on screen first; then the next page of results, numbered on from the last."""
         if self.answer is None:
             self.say("ask a question first")
+            return
+        if any(self.shown.hidden(self.answer)):
+            self.show(self.answer, self.shown)
             return
         self.offset += self.k
         question = self.answer.rewritten or self.answer.question
@@ -100,14 +168,17 @@ class Repl:
         if not page.passages and not page.snippets:
             self.say("no more results")
             return
-        self.answer = page
-        render_answer(page, self.console, more_hint=self.interactive)
+        self.show(shift(page, self.offset), Shown(overview=True, warned=dict(self.shown.warned)))
 
-    def open(self, n: int) -> None:
-        assert self.answer is not None
-        hit = next((h for h in self.answer.passages if h.rank == n), None)
+    def _passage(self, n: int) -> Hit | None:
+        hit = self.passages.get(n)
         if hit is None:
             self.say(f"no passage {n} in the last answer")
+        return hit
+
+    def open(self, n: int) -> None:
+        hit = self._passage(n)
+        if hit is None:
             return
         from rich.text import Text
 
@@ -120,11 +191,18 @@ class Repl:
             )
             self.console.print(Text(sanitize(chunk.text)))
 
-    def _snippet(self, n: int) -> Any:
-        assert self.answer is not None
-        hit = next((s for s in self.answer.snippets if s.rank == n), None)
+    def edit(self, n: int) -> None:
+        hit = self._passage(n)
         if hit is None:
-            self.say(f"no snippet {n} in the last answer")
+            return
+        problem = open_in_editor(self.assistant.folders, hit.chunk.path, hit.chunk.start_line)
+        if problem:
+            self.say(problem)
+
+    def _snippet(self, n: int) -> SnippetHit | None:
+        hit = self.snippets.get(n)
+        if hit is None:
+            self.say(f"no snippet [{n}] in the last answer")
         return hit
 
     def copy(self, n: int, code: str | None = None) -> None:
@@ -136,7 +214,7 @@ class Repl:
             self.say(f"copied snippet {n} to the clipboard ({len(code.splitlines())} lines)", style="green")
         else:
             self.say(f"no terminal to copy to; snippet {n} is below:")
-            self.console.print(code_view(code, hit.snippet.lang))
+            self.console.print(code_view(code, hit.snippet.lang, self.console.width))
 
     def fill(self, n: int) -> None:
         hit = self._snippet(n)
@@ -148,10 +226,35 @@ class Repl:
             return
         values = {}
         for slot in slots:
-            values[slot] = self.read_line(f"value for {slot} (empty keeps it): ").strip()
+            values[slot] = self.read_value(f"value for {slot} (empty keeps it): ").strip()
         code = fill(hit.snippet.code, values)
-        self.console.print(code_view(code, hit.snippet.lang))
+        self.console.print(code_view(code, hit.snippet.lang, self.console.width))
         self.copy(n, code)
+
+
+def open_in_editor(folders: list[Path], key: str, line: int) -> str | None:
+    """Open $VISUAL (or $EDITOR) at a line of a note and wait for it; a message when that cannot be done."""
+    import os
+    import shlex
+    import subprocess
+
+    path = note_path(folders, key)
+    if path is None:
+        return f"{sanitize(key)} is no longer in your notes"
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor:
+        return f"set $VISUAL or $EDITOR to edit notes; the passage is at {path}:{line}"
+    argv = shlex.split(editor)
+    if Path(argv[0]).name in ("code", "codium", "subl", "zed"):
+        argv += ["-g" if Path(argv[0]).name in ("code", "codium") else "", f"{path}:{line}"]
+        argv = [a for a in argv if a]
+    else:
+        argv += [f"+{line}", str(path)]  # vi, vim, nvim, nano, emacs, micro, kak, helix all read +LINE
+    try:
+        subprocess.run(argv, check=False)
+    except OSError as e:
+        return f"could not start {argv[0]}: {e.strerror}"
+    return None
 
 
 def copy_to_clipboard(text: str, stream: Any = None) -> bool:
@@ -175,6 +278,7 @@ def run_repl(assistant: Assistant, input_lines: Any = None, console: Any = None)
     input is given; otherwise answer each input line and return."""
     from rich.console import Console
 
+    plain = console is None and not sys.stdout.isatty()
     console = console or Console(highlight=False)
     interactive = input_lines is None and sys.stdin.isatty()
     if not interactive:
@@ -183,14 +287,14 @@ def run_repl(assistant: Assistant, input_lines: Any = None, console: Any = None)
         def read_line(prompt: str) -> str:
             return next(lines, "")
 
-        repl = Repl(assistant, console, read_line, interactive=False)
+        repl = Repl(assistant, console, read_line, interactive=False, plain=plain)
         for line in lines:
             if not repl.handle(line):
                 break
         return 0
 
-    session = _session()
-    repl = Repl(assistant, console, lambda prompt: session.prompt(prompt), interactive=True)
+    session, values = _session(), _value_session()
+    repl = Repl(assistant, console, session.prompt, interactive=True, read_value=values.prompt, plain=plain)
     console.print("[bold]Kubernetes Therapy[/bold] — ask about your notes (:help, Ctrl-D to quit)")
     assistant.reader()  # build or heal the index before the first question, with progress
     while True:
@@ -216,3 +320,11 @@ def _session() -> Any:
     path = history_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     return PromptSession(history=FileHistory(str(path)))
+
+
+def _value_session() -> Any:
+    """Prompts for :fill values: no history at all, so a password or token typed there is never written down."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import DummyHistory
+
+    return PromptSession(history=DummyHistory())

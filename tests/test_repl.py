@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 
 from assistant.core import Assistant
-from assistant.repl import Repl, copy_to_clipboard, run_repl
+from assistant.repl import Repl, copy_to_clipboard, run_repl, shift
 
 
 def run(assistant: Assistant, lines: list[str]) -> str:
@@ -81,3 +81,50 @@ def test_osc52_copy_writes_the_sequence() -> None:
     assert copy_to_clipboard("kubectl get pods", tty)
     assert tty.getvalue() == "\x1b]52;c;a3ViZWN0bCBnZXQgcG9kcw==\x07"
     assert not copy_to_clipboard("x", io.StringIO())
+
+
+def test_commands_without_a_number_explain_themselves(seed_assistant: Assistant) -> None:
+    out = run(seed_assistant, [":open", "what is a DaemonSet good for", ":open", ":copy", ":fill x"])
+    assert out.count(":open N shows the whole section of passage N") == 2  # before and after a question
+    assert ":copy N copies snippet [N] to the clipboard, e.g. :copy 1" in out
+    assert "give a number: :fill N fills in the placeholders" in out
+    assert "e.g. :copy 1" not in out.split(":copy N copies")[0]  # :open no longer suggests :copy
+
+
+def test_numbers_continue_after_more_and_keep_their_meaning(seed_assistant: Assistant) -> None:
+    question = "kubectl commands to create things"
+    first, second = seed_assistant.ask(question), seed_assistant.ask(question, offset=5)
+    more = [":more"] * 4  # the rest of the first answer (it fits 25 rows), then the next results
+    out = run(seed_assistant, [question, *more, ":copy 1", f":copy {5 + 1}", ":open 6", ":copy 99"])
+    copied = out.split("no terminal to copy to; snippet 1 is below:")[1]
+    assert copied.lstrip().startswith(first.snippets[0].snippet.code.splitlines()[0])
+    copied = out.split("no terminal to copy to; snippet 6 is below:")[1]
+    assert copied.lstrip().startswith(second.snippets[0].snippet.code.splitlines()[0])
+    assert f"[6] {second.snippets[0].snippet.label}" in out  # the next page is numbered on, not from 1 again
+    assert f"{second.passages[0].chunk.path}:{second.passages[0].chunk.start_line}" in out.split(":open 6")[-1]
+    assert "no snippet [99] in the last answer" in out
+
+
+def test_shift_numbers_every_reference(seed_assistant: Assistant) -> None:
+    answer = seed_assistant.ask("exec into a pod and run ls")
+    moved = shift(answer, 5)
+    assert [h.rank for h in moved.passages] == [h.rank + 5 for h in answer.passages]
+    assert [s.rank for s in moved.snippets] == [s.rank + 5 for s in answer.snippets]
+    assert [w.snippet for w in moved.warnings] == [w.snippet + 5 for w in answer.warnings]
+    assert [p.passage for p in moved.key_points] == [p.passage + 5 for p in answer.key_points]
+
+
+def test_edit_opens_the_editor_at_the_passage_line(seed_assistant: Assistant, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    record = tmp_path / "args"
+    editor = tmp_path / "editor.sh"
+    editor.write_text(f'#!/bin/sh\necho "$@" > {record}\n')
+    editor.chmod(0o755)
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.delenv("EDITOR", raising=False)
+    out = run(seed_assistant, ["how do I view a secret", ":edit 1"])
+    assert "set $VISUAL or $EDITOR to edit notes" in out
+    monkeypatch.setenv("VISUAL", str(editor))
+    run(seed_assistant, ["how do I view a secret", ":edit 1"])
+    hit = seed_assistant.ask("how do I view a secret").passages[0]
+    note = seed_assistant.settings.notes[0] / hit.chunk.path
+    assert record.read_text().split() == [f"+{hit.chunk.start_line}", str(note)]

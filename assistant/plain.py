@@ -1,0 +1,163 @@
+"""An answer as plain text (stdout is not a terminal) or as Markdown (`kt ask --md`), in the order of the terminal
+view: comparison, commands, key points, passages. No box borders, no padding, no trailing spaces, every line of
+code on a line of its own and every source as file:line, so the output can be grepped, copied and pasted.
+
+No rich here: piping an answer stays as fast as `--json`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from assistant.answer import Answer
+from assistant.render import CLOSEST, EXCERPT_LINES, heading_path, location, not_relevant, sanitize
+
+FENCE_LANGS = {"shell": "bash"}
+
+
+def plain_text(answer: Answer, full: bool = False) -> str:
+    return _join(_plain(answer, full))
+
+
+def markdown(answer: Answer, full: bool = False) -> str:
+    return _join(_markdown(answer, full))
+
+
+def _join(lines: Iterator[str]) -> str:
+    text = "\n".join(line.rstrip() for line in lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+
+
+def _parts(answer: Answer, full: bool) -> tuple[list[Any], list[Any]]:
+    """(snippets, passages) to print: all of them, but only the closest passages when the notes do not answer."""
+    if answer.relevant or full:
+        return answer.snippets, answer.passages
+    return [], answer.passages[:CLOSEST]
+
+
+def _passage_lines(hit: Any, answer: Answer, full: bool) -> list[str]:
+    from assistant.excerpt import excerpt
+
+    if full:
+        return sanitize(hit.chunk.text).splitlines()
+    lines = excerpt(hit.chunk.text, answer.rewritten or answer.question, EXCERPT_LINES)
+    return [sanitize(line.strip()) for line in lines]
+
+
+def _warnings(answer: Answer, snippet: int, warned: dict[str, int]) -> Iterator[tuple[str, str | None]]:
+    """(message, replacement) for each outdated command of a snippet, once; (reference, None) when an earlier
+    snippet already carries that warning."""
+    seen: set[str] = set()
+    for w in answer.warnings:
+        if w.snippet != snippet or w.rule in seen:
+            continue
+        seen.add(w.rule)
+        if w.rule in warned:
+            yield f"outdated too: see the warning under [{warned[w.rule]}]", None
+            continue
+        warned[w.rule] = snippet
+        yield sanitize(w.message), sanitize(w.replacement)
+
+
+def _plain(answer: Answer, full: bool) -> Iterator[str]:
+    if answer.rewritten:
+        yield f"(searched as: {sanitize(answer.rewritten)})"
+    snippets, passages = _parts(answer, full)
+    if not answer.relevant:
+        yield not_relevant(answer)
+    elif not answer.passages and not answer.snippets:
+        yield "Nothing in your notes matches that question."
+    for side in answer.comparison if answer.relevant else []:
+        yield sanitize(side.term)
+        for point in side.points:
+            hit = side.passages[point.passage - 1]
+            yield f"- {sanitize(point.text)} ({location(hit.chunk.path, hit.chunk.start_line)})"
+        if not side.points:
+            yield "- (nothing specific in your notes)"
+        yield ""
+    warned: dict[str, int] = {}
+    for s in snippets:
+        label = sanitize(s.snippet.label or heading_path(s.snippet.headings))
+        yield f"[{s.rank}] {label} ({location(s.snippet.path, s.snippet.start_line)})"
+        yield from sanitize(s.snippet.code.rstrip("\n")).splitlines()
+        for message, replacement in _warnings(answer, s.rank, warned):
+            yield f"warning: {message}"
+            if replacement:
+                yield f"  instead: {replacement}"
+        yield ""
+    if answer.key_points and answer.relevant:
+        yield "Key points"
+        for point in answer.key_points:
+            yield f"- {sanitize(point.text)} [passage {point.passage}]"
+        yield ""
+    if passages:
+        yield "Passages"
+    for hit in passages:
+        yield f"{hit.rank}. {_source(hit)}  {sanitize(heading_path(hit.chunk.headings))}"
+        for line in _passage_lines(hit, answer, full):
+            yield f"   {line}" if line.strip() else ""
+        if full:
+            yield ""
+
+
+def _source(hit: Any) -> str:
+    return sanitize(location(hit.chunk.path, hit.chunk.start_line))
+
+
+def _fence(code: str, lang: str) -> list[str]:
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + FENCE_LANGS.get(lang, lang), *code.rstrip("\n").splitlines(), fence]
+
+
+def _markdown(answer: Answer, full: bool) -> Iterator[str]:
+    yield f"### {sanitize(answer.question)}"
+    yield ""
+    if answer.rewritten:
+        yield f"*Searched as: {sanitize(answer.rewritten)}*"
+        yield ""
+    snippets, passages = _parts(answer, full)
+    if not answer.relevant:
+        yield f"> **{not_relevant(answer)}**"
+        yield ""
+    elif not answer.passages and not answer.snippets:
+        yield "Nothing in your notes matches that question."
+    for side in answer.comparison if answer.relevant else []:
+        yield f"**{sanitize(side.term)}**"
+        yield ""
+        for point in side.points:
+            hit = side.passages[point.passage - 1]
+            yield f"- {sanitize(point.text)} (`{location(hit.chunk.path, hit.chunk.start_line)}`)"
+        if not side.points:
+            yield "- (nothing specific in your notes)"
+        yield ""
+    warned: dict[str, int] = {}
+    for s in snippets:
+        label = sanitize(s.snippet.label or heading_path(s.snippet.headings))
+        yield f"**[{s.rank}] {label}** (`{location(s.snippet.path, s.snippet.start_line)}`)"
+        yield ""
+        yield from _fence(sanitize(s.snippet.code), s.snippet.lang)
+        yield ""
+        for message, replacement in _warnings(answer, s.rank, warned):
+            yield f"> ⚠ {message}"
+            if replacement:
+                yield ">"
+                yield f"> Instead: {replacement}"
+            yield ""
+    if answer.key_points and answer.relevant:
+        yield "**Key points**"
+        yield ""
+        for point in answer.key_points:
+            yield f"- {sanitize(point.text)} [passage {point.passage}]"
+        yield ""
+    if passages:
+        yield "**Passages**"
+        yield ""
+    for hit in passages:
+        yield f"{hit.rank}. `{_source(hit)}` {sanitize(heading_path(hit.chunk.headings))}"
+        yield ""
+        for line in _passage_lines(hit, answer, full):
+            yield f"   > {line}" if line.strip() else "   >"
+        yield ""
