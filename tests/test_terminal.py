@@ -116,7 +116,8 @@ def test_answers_fit_the_screen_with_the_command_in_view(terminal: Terminal) -> 
     top = question_row(terminal, comparison)
     assert terminal.rows[top + 1].split() == ["Calico", "Flannel"]
     table = "\n".join(terminal.rows[top : top + 16])
-    assert "• Calico makes use of routing principals" in table and "169.254.1.1" in table
+    # Each side's points come from its own labelled list, not from the traffic-flow steps.
+    assert "• does not use a overlay network" in table and "169.254.1.1" not in table
 
     terminal.type("which one is faster?")
     assert "which one is faster)" in terminal.rows[question_row(terminal, "which one is faster?") + 1]
@@ -164,7 +165,6 @@ def test_fill_values_never_reach_the_history_file(terminal: Terminal, tmp_path: 
     assert "s3cr3t-t0ken" not in history  # …but never written down
 
 
-@pytest.mark.xfail(strict=False, reason="Answer.relevant is still always True: the lead is writing its computation")
 def test_unrelated_question_says_nothing_in_your_notes(terminal: Terminal) -> None:
     question = "what goes into a good sourdough starter"
     terminal.type(question)

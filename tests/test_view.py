@@ -72,8 +72,8 @@ def test_comparison_table_comes_first_and_is_compact(seed_assistant: Assistant) 
     head = rows[0].split()
     assert head == ["Calico", "Flannel"]
     table = "\n".join(rows[:16])
-    assert "• Calico makes use of routing principals" in table and "169.254.1.1" in table
-    assert "kubernetes-therapy.md:216" in table
+    assert "• does not use a overlay network" in table and "169.254.1.1" not in table
+    assert "kubernetes-therapy.md:180" in table
     assert len(rows) <= 38
 
 
@@ -146,7 +146,7 @@ def test_piped_comparison_lists_each_side_with_sources(seed_assistant: Assistant
     result = runner.invoke(app, ["ask", COMPARISON, *args(seed_assistant)])
     lines = result.stdout.splitlines()
     calico = lines.index("Calico")
-    assert lines[calico + 1].startswith("- Calico makes use of routing principals")
+    assert lines[calico + 1].startswith("- does not use a overlay network")
     assert re.search(r"\(kubernetes-therapy\.md:\d+\)$", lines[calico + 1])
     assert "Flannel" in lines
 
