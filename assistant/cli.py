@@ -8,8 +8,35 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+
+
+class KtGroup(TyperGroup):
+    """Failures a user can meet (no index, a read-only index folder, a bad config file) end in one line on
+    stderr and an exit code, never a traceback: 1 for a failure, 2 for a usage error."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as e:
+            code = _exit_code(e)
+            if code is None:
+                raise
+            _err(str(e))
+            raise typer.Exit(code) from None
+
+
+def _exit_code(error: Exception) -> int | None:
+    from assistant.core import NoIndex
+    from assistant.store import IndexError_, IndexUnwritable
+
+    if isinstance(error, NoIndex | IndexUnwritable | IndexError_):
+        return 1
+    return None
+
 
 app = typer.Typer(
+    cls=KtGroup,
     help="Kubernetes Therapy: answers from your own Kubernetes notes, offline.",
     add_completion=False,
     no_args_is_help=False,

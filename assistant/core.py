@@ -14,6 +14,7 @@ from assistant.store import (
     IndexError_,
     IndexMissing,
     IndexStore,
+    IndexUnwritable,
     Progress,
     UpdateReport,
 )
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
     from assistant.search import Hit, IndexReader, SnippetHit
 
 Notice = Callable[[str], None]
+BUSY_WAIT = 2.0  # seconds a question waits for another process's update before answering from the index as it is
+
+
+class NoIndex(Exception):
+    """There is no usable index and none can be built here; the message says why."""
 
 
 def say(message: str) -> None:
@@ -83,10 +89,14 @@ class Assistant:
 
     # --- the index -------------------------------------------------------------------------------------
 
-    def update(self, force: bool = False, wait: bool = True) -> UpdateReport:
-        report = self.store.update(
-            self.folders, self.embedder, self.progress, wait=wait, on_wait=self._waiting, force=force
-        )
+    def update(self, force: bool = False, wait: bool | float = True, on_wait: Notice | None = None) -> UpdateReport:
+        try:
+            report = self.store.update(
+                self.folders, self.embedder, self.progress, wait=wait, on_wait=on_wait or self._waiting, force=force
+            )
+        finally:
+            if self.progress:
+                self.progress("done", 1, 1)  # whatever happened, no progress bar outlives the update
         for warning in report.warnings:
             self.notice(warning)
         self._reader = None
@@ -105,14 +115,20 @@ class Assistant:
                 raise IndexCorrupt("the index was built by another model or chunker version")
         except IndexMissing:
             self.notice(f"no index yet for {', '.join(map(str, self.folders))}: building it")
-            self.update()
+            self._build(force=False, why="there is no index to answer from")
         except IndexCorrupt as e:
             self.notice(f"{e}: rebuilding the index")
-            self.update(force=True)
+            self._build(force=True, why="the index is damaged and cannot be rebuilt here")
         from assistant.search import IndexReader
 
         self._reader = IndexReader(self.store.current())
         return self._reader
+
+    def _build(self, force: bool, why: str) -> None:
+        try:
+            self.update(force=force)
+        except IndexUnwritable as e:
+            raise NoIndex(f"{e}: {why}") from None
 
     def refresh(self) -> UpdateReport | None:
         """Before answering: notice edited, added and deleted notes and index just those."""
@@ -124,9 +140,12 @@ class Assistant:
         if not any(stale.values()) and manifest.get("notes") == [str(f.resolve()) for f in self.folders]:
             return None
         try:
-            report = self.update(wait=False)
+            report = self.update(wait=BUSY_WAIT, on_wait=lambda owner: None)  # the wait is short: no notice
         except IndexBusy as e:
             self.notice(f"{e}; answering from the current index")
+            return None
+        except IndexUnwritable as e:
+            self.notice(f"{e}; answering from the index as it is, without your latest edits")
             return None
         if report.touched:
             parts = [

@@ -74,6 +74,14 @@ class IndexBusy(Exception):
         self.owner = owner
 
 
+class IndexUnwritable(Exception):
+    """The index folder cannot be written (a read-only file system, or another user's folder)."""
+
+    def __init__(self, root: Path, error: OSError) -> None:
+        super().__init__(f"cannot write to the index in {root} ({error.strerror or error})")
+        self.root = root
+
+
 @dataclass
 class UpdateReport:
     added: list[str] = field(default_factory=list)
@@ -200,21 +208,34 @@ class IndexStore:
 
     # --- locking ---------------------------------------------------------------------------------------
 
-    def lock(self, wait: bool = True, on_wait: Callable[[str], None] | None = None) -> Any:
+    def lock(self, wait: bool | float = True, on_wait: Callable[[str], None] | None = None) -> Any:
+        """Take the builder's lock. `wait`: True waits for as long as it takes, False not at all, a number of
+        seconds at most that long; IndexBusy when the lock stays taken, IndexUnwritable when the folder is
+        read-only (or not ours)."""
         from filelock import FileLock, Timeout
 
-        self.root.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.root / ".lock"))
         try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            owner = self.lock_owner()
-            if not wait:
-                raise IndexBusy(owner) from None
-            if on_wait:
-                on_wait(owner)
-            lock.acquire()
-        (self.root / ".lock.json").write_text(json.dumps({"pid": os.getpid(), "since": time.time()}))
+            self.root.mkdir(parents=True, exist_ok=True)
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                owner = self.lock_owner()
+                if wait is False:
+                    raise IndexBusy(owner) from None
+                if on_wait:
+                    on_wait(owner)
+                try:
+                    lock.acquire(timeout=-1 if wait is True else float(wait))
+                except Timeout:
+                    raise IndexBusy(owner) from None
+            try:
+                (self.root / ".lock.json").write_text(json.dumps({"pid": os.getpid(), "since": time.time()}))
+            except OSError:
+                lock.release()
+                raise
+        except OSError as e:
+            raise IndexUnwritable(self.root, e) from None
         return lock
 
     def lock_owner(self) -> str:
@@ -232,7 +253,7 @@ class IndexStore:
         folders: list[Path],
         embedder: Embedder | Callable[[], Embedder],
         progress: Progress | None = None,
-        wait: bool = True,
+        wait: bool | float = True,
         on_wait: Callable[[str], None] | None = None,
         force: bool = False,
     ) -> UpdateReport:
