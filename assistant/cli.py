@@ -27,9 +27,12 @@ class KtGroup(TyperGroup):
 
 
 def _exit_code(error: Exception) -> int | None:
+    from assistant.config import ConfigError
     from assistant.core import NoIndex
     from assistant.store import IndexError_, IndexUnwritable
 
+    if isinstance(error, ConfigError):
+        return 2
     if isinstance(error, NoIndex | IndexUnwritable | IndexError_):
         return 1
     return None
@@ -38,7 +41,7 @@ def _exit_code(error: Exception) -> int | None:
 app = typer.Typer(
     cls=KtGroup,
     help="Kubernetes Therapy: answers from your own Kubernetes notes, offline.",
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion: costs nothing measurable at start-up
     no_args_is_help=False,
     invoke_without_command=True,
     rich_markup_mode=None,
@@ -47,13 +50,25 @@ app = typer.Typer(
 
 NotesOpt = Annotated[
     list[Path] | None,
-    typer.Option("--notes", help="Notes folder (repeatable). Default: $KT_NOTES or the bundled corpus/."),
+    typer.Option(
+        "--notes", help="Notes folder or file (repeatable). Default: $KT_NOTES, config.toml, the bundled corpus/."
+    ),
 ]
 IndexOpt = Annotated[
     Path | None,
-    typer.Option("--index", help="Index folder. Default: $KT_INDEX, index/ or a per-folder cache."),
+    typer.Option("--index", help="Index folder. Default: $KT_INDEX, config.toml, index/ or a per-folder cache."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+# Options of the top-level callback that every command's settings need (reset on each invocation).
+_TOP: dict[str, Any] = {}
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from assistant import __version__
+
+        print(f"kt {__version__}")
+        raise typer.Exit()
 
 
 def _err(message: str) -> None:
@@ -92,13 +107,21 @@ def _progress() -> Any:
 
 
 def _assistant(notes: list[Path] | None, index: Path | None, one_shot: bool = False) -> Any:
+    import os
+
     from assistant.config import resolve
     from assistant.core import Assistant
 
-    settings = resolve(notes, index)
-    missing = [str(f) for f in settings.notes if not f.is_dir()]
-    if missing:
-        _err(f"notes folder not found: {', '.join(missing)}")
+    settings = resolve(notes, index, color=_TOP.get("color"))
+    if settings.color == "never":  # every rich console (answers, REPL, progress) honours these
+        os.environ["NO_COLOR"] = "1"
+    elif settings.color == "always":
+        os.environ.pop("NO_COLOR", None)
+        os.environ["FORCE_COLOR"] = "1"
+    from assistant.notes import notes_problem
+
+    if problem := notes_problem(list(settings.notes)):
+        _err(problem)
         raise typer.Exit(1)
     return Assistant(settings, progress=_progress(), one_shot=one_shot)
 
@@ -110,8 +133,22 @@ def _console() -> Any:
 
 
 @app.callback()
-def main_callback(ctx: typer.Context, notes: NotesOpt = None, index: IndexOpt = None) -> None:
+def main_callback(
+    ctx: typer.Context,
+    notes: NotesOpt = None,
+    index: IndexOpt = None,
+    color: Annotated[
+        str | None,
+        typer.Option("--color", help="auto, always or never. Default: $KT_COLOR, color in config.toml, auto."),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", callback=_print_version, is_eager=True, help="Print kt's version and exit."),
+    ] = False,
+) -> None:
     """With no command, kt opens the interactive REPL."""
+    _TOP.clear()
+    _TOP["color"] = color
     if ctx.invoked_subcommand is None:
         from assistant.repl import run_repl
 
@@ -131,7 +168,10 @@ def ask(
     question: Annotated[
         str | None, typer.Argument(help="The question. Omit it to read one per line from stdin.")
     ] = None,
-    k: Annotated[int, typer.Option("-k", "--top", min=1, max=50, help="How many passages and snippets.")] = 5,
+    k: Annotated[
+        int | None,
+        typer.Option("-k", "--top", min=1, max=50, help="How many passages and snippets. Default: top_k, or 5."),
+    ] = None,
     as_json: JsonOpt = False,
     notes: NotesOpt = None,
     index: IndexOpt = None,
@@ -194,8 +234,13 @@ def status(ctx: typer.Context, as_json: JsonOpt = False, notes: NotesOpt = None,
     def emit(text: str) -> None:  # file names come from the user's notes: neutralise escape sequences
         print(sanitize(text))
 
-    emit(f"notes:   {', '.join(info['notes'])}")
-    emit(f"index:   {info['index']}")
+    sources = info["sources"]
+    config = info["config"]
+    state = "in use" if "config" in sources.values() else "overridden" if Path(config).is_file() else "absent"
+    emit(f"config:  {config} ({state})")
+    emit(f"notes:   {', '.join(info['notes'])} ({sources['notes']})")
+    emit(f"index:   {info['index']} ({sources['index']})")
+    emit(f"top-k:   {info['top_k']} ({sources['top_k']}); color: {info['color']} ({sources['color']})")
     if info.get("problem"):
         emit(f"problem: {info['problem']}: `kt index` (or the next question) rebuilds it")
         return

@@ -165,7 +165,7 @@ class Assistant:
     def ask(
         self,
         question: str,
-        k: int = 5,
+        k: int | None = None,
         n_snippets: int | None = None,
         offset: int = 0,
         conversation: Conversation | None = None,
@@ -173,6 +173,7 @@ class Assistant:
         """Answer one question. With a conversation, follow-ups ("which one is faster?") use what came before."""
         from assistant.compose import compose_answer
 
+        k = k or self.settings.top_k
         for attempt in (1, 2):
             reader = self.reader()
             try:
@@ -223,20 +224,23 @@ class Assistant:
         return self.reader().section_of(hit.index)
 
     def status(self) -> dict[str, Any]:
+        s = self.settings
+        where = {
+            "notes": [str(f) for f in self.folders],
+            "index": str(s.index),
+            "top_k": s.top_k,
+            "color": s.color,
+            "config": str(s.config_file) if s.config_file else None,
+            "sources": s.sources,  # where each setting came from: an option, the environment, config, default
+        }
         try:
             manifest = self.store.manifest()
         except IndexError_ as e:
             problem = "" if isinstance(e, IndexMissing) else str(e)
-            return {
-                "notes": [str(f) for f in self.folders],
-                "index": str(self.settings.index),
-                "built": False,
-                "problem": problem,
-            }
+            return {**where, "built": False, "problem": problem}
         stale = stale_files(manifest, self.folders)
         return {
-            "notes": [str(f) for f in self.folders],
-            "index": str(self.settings.index),
+            **where,
             "built": True,
             "built_at": manifest.get("built_at"),
             "model": manifest.get("model"),
