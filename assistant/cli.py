@@ -261,6 +261,50 @@ def status(ctx: typer.Context, as_json: JsonOpt = False, notes: NotesOpt = None,
         emit("stale:   none, the index is up to date")
 
 
+@app.command("open")
+def open_cmd(
+    ctx: typer.Context,
+    location: Annotated[
+        str, typer.Argument(help="FILE:LINE as answers show it (kubernetes-therapy.md:42), or a note's path.")
+    ],
+    edit: Annotated[bool, typer.Option("--edit", help="Open it in $VISUAL or $EDITOR at that line.")] = False,
+    notes: NotesOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Print the section of your notes at FILE:LINE (what :open N shows in the REPL), or edit it there."""
+    from assistant.core import NotInNotes
+    from assistant.sources import editor_argv, parse_location, print_section
+
+    try:
+        where, line = parse_location(location)
+    except ValueError as e:
+        _err(str(e))
+        raise typer.Exit(2) from None
+    assistant = _assistant(*_common(ctx, notes, index), one_shot=True)
+    assistant.refresh()
+    try:
+        file, section = assistant.section_at(where, line)
+    except NotInNotes as e:
+        _err(str(e))
+        raise typer.Exit(1) from None
+    if not edit:
+        from rich.console import Console
+
+        print_section(file, section, Console(highlight=False, soft_wrap=True))  # long lines intact when piped
+        return
+    argv = editor_argv(file, line)
+    if argv is None:
+        _err("no editor: set $VISUAL or $EDITOR (e.g. export EDITOR=vim)")
+        raise typer.Exit(1)
+    import subprocess
+
+    try:
+        raise typer.Exit(subprocess.call(argv))
+    except FileNotFoundError:
+        _err(f"editor not found: {argv[0]} (from $VISUAL or $EDITOR)")
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def watch(
     ctx: typer.Context,

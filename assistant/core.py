@@ -33,6 +33,10 @@ class NoIndex(Exception):
     """There is no usable index and none can be built here; the message says why."""
 
 
+class NotInNotes(LookupError):
+    """A file (or line) asked for by name that the notes do not hold."""
+
+
 def say(message: str) -> None:
     """A one-line notice on stderr; file names from notes may hold escape sequences, so they are neutralised."""
     from assistant.render import sanitize
@@ -222,6 +226,32 @@ class Assistant:
     def section(self, hit: Hit) -> list[Any]:
         """The whole heading section a passage belongs to (all its pieces)."""
         return self.reader().section_of(hit.index)
+
+    def section_at(self, where: str, line: int) -> tuple[Path, list[Any]]:
+        """The note file and the heading section at one of its lines (`kt open FILE:LINE`). `where` is a note as
+        answers name it (relative to its notes folder) or a path to it."""
+        from assistant.notes import scan
+
+        files = {note.key: note.path for note in scan(self.folders)}
+        key = where if where in files else None
+        if key is None and Path(where).exists():
+            target = Path(where).resolve()
+            key = next((k for k, path in files.items() if path.resolve() == target), None)
+        if key is None:
+            raise NotInNotes(f"{where} is not one of your notes ({', '.join(map(str, self.folders))})")
+        reader = self.reader()
+        at = None
+        for i in range(reader.n_chunks):
+            chunk = reader.chunk(i)
+            if chunk.path != key:
+                continue
+            if at is None or chunk.start_line <= line:
+                at = i  # the last section starting at or before the line (or the file's first)
+            if chunk.start_line > line:
+                break
+        if at is None:
+            raise NotInNotes(f"{where} has no indexed text (it may be empty or was skipped: see `kt status`)")
+        return files[key], reader.section_of(at)
 
     def status(self) -> dict[str, Any]:
         s = self.settings
