@@ -78,30 +78,43 @@ def _err(message: str) -> None:
 
 
 def _progress() -> Any:
-    """A rich progress bar on stderr for long work (index builds), silent when stderr is not a terminal."""
+    """A rich progress bar on stderr for long work (index builds), silent when stderr is not a terminal. It
+    appears only once an update has run for half a second (quick updates do not flash), and is gone when the
+    update ends: the core signals the end with the stage "done", whatever happened."""
     if not sys.stderr.isatty():
         return None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    import time
 
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    tasks: dict[str, Any] = {}
+    state: dict[str, Any] = {}
 
     def update(stage: str, done: int, total: int) -> None:
-        if not bar.live.is_started:
+        bar = state.get("bar")
+        if stage in ("writing index", "done"):
+            if bar is not None:
+                bar.stop()  # transient: the bar's lines are erased, nothing stale stays on screen
+            state.clear()
+            return
+        started = state.setdefault("started", time.monotonic())
+        if bar is None:
+            if time.monotonic() - started < 0.5:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            bar = state["bar"] = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            state["tasks"] = {}
             bar.start()
+        tasks = state["tasks"]
         if stage not in tasks:
             tasks[stage] = bar.add_task(stage, total=total)
         bar.update(tasks[stage], completed=done, total=total)
-        if stage == "writing index":
-            bar.stop()
 
     return update
 
@@ -312,7 +325,7 @@ def watch(
     notes: NotesOpt = None,
     index: IndexOpt = None,
 ) -> None:
-    """Keep the index fresh while notes change (Ctrl-C stops)."""
+    """Keep the index fresh while notes change: one line per update (time, files, chunks embedded). Ctrl-C stops."""
     from assistant.watch import watch_notes
 
     assistant = _assistant(*_common(ctx, notes, index))
