@@ -247,13 +247,14 @@ def status(ctx: typer.Context, as_json: JsonOpt = False, notes: NotesOpt = None,
     def emit(text: str) -> None:  # file names come from the user's notes: neutralise escape sequences
         print(sanitize(text))
 
-    sources = info["sources"]
+    source = lambda key: info["sources"].get(key, "default")  # noqa: E731
     config = info["config"]
-    state = "in use" if "config" in sources.values() else "overridden" if Path(config).is_file() else "absent"
-    emit(f"config:  {config} ({state})")
-    emit(f"notes:   {', '.join(info['notes'])} ({sources['notes']})")
-    emit(f"index:   {info['index']} ({sources['index']})")
-    emit(f"top-k:   {info['top_k']} ({sources['top_k']}); color: {info['color']} ({sources['color']})")
+    used = "in use" if "config" in info["sources"].values() else "found, not used"
+    used = used if Path(config).is_file() else "no file"
+    emit(f"config:  {config} ({used})")
+    emit(f"notes:   {', '.join(info['notes'])} ({source('notes')})")
+    emit(f"index:   {info['index']} ({source('index')})")
+    emit(f"top-k:   {info['top_k']} ({source('top_k')}); color: {info['color']} ({source('color')})")
     if info.get("problem"):
         emit(f"problem: {info['problem']}: `kt index` (or the next question) rebuilds it")
         return
