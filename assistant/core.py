@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -240,10 +241,17 @@ class Assistant:
         if key is None:
             raise NotInNotes(f"{where} is not one of your notes ({', '.join(map(str, self.folders))})")
         reader = self.reader()
+        # A build stores chunks by note key, each note's in line order: a binary search finds the note's first
+        # chunk without parsing the others (a linear scan if that order ever does not hold).
+        first = bisect.bisect_left(range(reader.n_chunks), key, key=lambda i: reader.chunk(i).path)
+        if first == reader.n_chunks or reader.chunk(first).path != key:
+            first = 0
         at = None
-        for i in range(reader.n_chunks):
+        for i in range(first, reader.n_chunks):
             chunk = reader.chunk(i)
             if chunk.path != key:
+                if at is not None:
+                    break  # past the note's chunks
                 continue
             if at is None or chunk.start_line <= line:
                 at = i  # the last section starting at or before the line (or the file's first)

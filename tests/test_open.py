@@ -138,3 +138,26 @@ def test_locations_parse() -> None:
     assert parse_location("pods.md:42:7") == ("pods.md", 42)
     assert parse_location("pods.md") == ("pods.md", 1)
     assert parse_location(os.path.join("a b", "c.md:3")) == ("a b/c.md", 3)
+
+
+def test_open_finds_each_note_among_several(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from assistant.config import Settings
+
+    notes = tmp_path / "notes"
+    (notes / "team").mkdir(parents=True)
+    names = ["a.md", "m.md", "team/z.md", "zz.md"]
+    for n, name in enumerate(names):
+        (notes / name).write_text(
+            f"# Note {n}\n\nintro {n}\n\n## Part one of {n}\n\none\n\n## Part two of {n}\n\ntwo\n"
+        )
+    assistant = Assistant(Settings((notes,), tmp_path / "index"), notice=lambda m: None, embedder=embedder)
+    assistant.update()
+    for n, name in enumerate(names):
+        for line, heading in (
+            (1, f"Note {n}"),
+            (6, f"Part one of {n}"),
+            (9, f"Part two of {n}"),
+            (99, f"Part two of {n}"),
+        ):
+            file, section = assistant.section_at(name, line)
+            assert file == notes / name and section[0].path == name and section[0].headings[-1] == heading
