@@ -8,10 +8,40 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+
+
+class KtGroup(TyperGroup):
+    """Failures a user can meet (no index, a read-only index folder, a bad config file) end in one line on
+    stderr and an exit code, never a traceback: 1 for a failure, 2 for a usage error."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as e:
+            code = _exit_code(e)
+            if code is None:
+                raise
+            _err(str(e))
+            raise typer.Exit(code) from None
+
+
+def _exit_code(error: Exception) -> int | None:
+    from assistant.config import ConfigError
+    from assistant.core import NoIndex
+    from assistant.store import IndexError_, IndexUnwritable
+
+    if isinstance(error, ConfigError):
+        return 2
+    if isinstance(error, NoIndex | IndexUnwritable | IndexError_):
+        return 1
+    return None
+
 
 app = typer.Typer(
+    cls=KtGroup,
     help="Kubernetes Therapy: answers from your own Kubernetes notes, offline.",
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion: costs nothing measurable at start-up
     no_args_is_help=False,
     invoke_without_command=True,
     rich_markup_mode=None,
@@ -20,13 +50,25 @@ app = typer.Typer(
 
 NotesOpt = Annotated[
     list[Path] | None,
-    typer.Option("--notes", help="Notes folder (repeatable). Default: $KT_NOTES or the bundled corpus/."),
+    typer.Option(
+        "--notes", help="Notes folder or file (repeatable). Default: $KT_NOTES, config.toml, the bundled corpus/."
+    ),
 ]
 IndexOpt = Annotated[
     Path | None,
-    typer.Option("--index", help="Index folder. Default: $KT_INDEX, index/ or a per-folder cache."),
+    typer.Option("--index", help="Index folder. Default: $KT_INDEX, config.toml, index/ or a per-folder cache."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+# Options of the top-level callback that every command's settings need (reset on each invocation).
+_TOP: dict[str, Any] = {}
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from assistant import __version__
+
+        print(f"kt {__version__}")
+        raise typer.Exit()
 
 
 def _err(message: str) -> None:
@@ -36,42 +78,63 @@ def _err(message: str) -> None:
 
 
 def _progress() -> Any:
-    """A rich progress bar on stderr for long work (index builds), silent when stderr is not a terminal."""
+    """A rich progress bar on stderr for long work (index builds), silent when stderr is not a terminal. It
+    appears only once an update has run for half a second (quick updates do not flash), and is gone when the
+    update ends: the core signals the end with the stage "done", whatever happened."""
     if not sys.stderr.isatty():
         return None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    import time
 
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    tasks: dict[str, Any] = {}
+    state: dict[str, Any] = {}
 
     def update(stage: str, done: int, total: int) -> None:
-        if not bar.live.is_started:
+        bar = state.get("bar")
+        if stage in ("writing index", "done"):
+            if bar is not None:
+                bar.stop()  # transient: the bar's lines are erased, nothing stale stays on screen
+            state.clear()
+            return
+        started = state.setdefault("started", time.monotonic())
+        if bar is None:
+            if time.monotonic() - started < 0.5:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            bar = state["bar"] = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            state["tasks"] = {}
             bar.start()
+        tasks = state["tasks"]
         if stage not in tasks:
             tasks[stage] = bar.add_task(stage, total=total)
         bar.update(tasks[stage], completed=done, total=total)
-        if stage == "writing index":
-            bar.stop()
 
     return update
 
 
 def _assistant(notes: list[Path] | None, index: Path | None, one_shot: bool = False) -> Any:
+    import os
+
     from assistant.config import resolve
     from assistant.core import Assistant
 
-    settings = resolve(notes, index)
-    missing = [str(f) for f in settings.notes if not f.is_dir()]
-    if missing:
-        _err(f"notes folder not found: {', '.join(missing)}")
+    settings = resolve(notes, index, color=_TOP.get("color"))
+    if settings.color == "never":  # every rich console (answers, REPL, progress) honours these
+        os.environ["NO_COLOR"] = "1"
+    elif settings.color == "always":
+        os.environ.pop("NO_COLOR", None)
+        os.environ["FORCE_COLOR"] = "1"
+    from assistant.notes import notes_problem
+
+    if problem := notes_problem(list(settings.notes)):
+        _err(problem)
         raise typer.Exit(1)
     return Assistant(settings, progress=_progress(), one_shot=one_shot)
 
@@ -83,8 +146,22 @@ def _console() -> Any:
 
 
 @app.callback()
-def main_callback(ctx: typer.Context, notes: NotesOpt = None, index: IndexOpt = None) -> None:
+def main_callback(
+    ctx: typer.Context,
+    notes: NotesOpt = None,
+    index: IndexOpt = None,
+    color: Annotated[
+        str | None,
+        typer.Option("--color", help="auto, always or never. Default: $KT_COLOR, color in config.toml, auto."),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", callback=_print_version, is_eager=True, help="Print kt's version and exit."),
+    ] = False,
+) -> None:
     """With no command, kt opens the interactive REPL."""
+    _TOP.clear()
+    _TOP["color"] = color
     if ctx.invoked_subcommand is None:
         from assistant.repl import run_repl
 
@@ -104,7 +181,10 @@ def ask(
     question: Annotated[
         str | None, typer.Argument(help="The question. Omit it to read one per line from stdin.")
     ] = None,
-    k: Annotated[int, typer.Option("-k", "--top", min=1, max=50, help="How many passages and snippets.")] = 5,
+    k: Annotated[
+        int | None,
+        typer.Option("-k", "--top", min=1, max=50, help="How many passages and snippets. Default: top_k, or 5."),
+    ] = None,
     as_json: JsonOpt = False,
     as_md: Annotated[bool, typer.Option("--md", help="Print Markdown (fenced code), to paste into a ticket.")] = False,
     full: Annotated[bool, typer.Option("--full", help="Show everything: no folding, whole passages.")] = False,
@@ -178,8 +258,14 @@ def status(ctx: typer.Context, as_json: JsonOpt = False, notes: NotesOpt = None,
     def emit(text: str) -> None:  # file names come from the user's notes: neutralise escape sequences
         print(sanitize(text))
 
-    emit(f"notes:   {', '.join(info['notes'])}")
-    emit(f"index:   {info['index']}")
+    source = lambda key: info["sources"].get(key, "default")  # noqa: E731
+    config = info["config"]
+    used = "in use" if "config" in info["sources"].values() else "found, not used"
+    used = used if Path(config).is_file() else "no file"
+    emit(f"config:  {config} ({used})")
+    emit(f"notes:   {', '.join(info['notes'])} ({source('notes')})")
+    emit(f"index:   {info['index']} ({source('index')})")
+    emit(f"top-k:   {info['top_k']} ({source('top_k')}); color: {info['color']} ({source('color')})")
     if info.get("problem"):
         emit(f"problem: {info['problem']}: `kt index` (or the next question) rebuilds it")
         return
@@ -200,6 +286,50 @@ def status(ctx: typer.Context, as_json: JsonOpt = False, notes: NotesOpt = None,
         emit("stale:   none, the index is up to date")
 
 
+@app.command("open")
+def open_cmd(
+    ctx: typer.Context,
+    location: Annotated[
+        str, typer.Argument(help="FILE:LINE as answers show it (kubernetes-therapy.md:42), or a note's path.")
+    ],
+    edit: Annotated[bool, typer.Option("--edit", help="Open it in $VISUAL or $EDITOR at that line.")] = False,
+    notes: NotesOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Print the section of your notes at FILE:LINE (what :open N shows in the REPL), or edit it there."""
+    from assistant.core import NotInNotes
+    from assistant.sources import editor_argv, parse_location, print_section
+
+    try:
+        where, line = parse_location(location)
+    except ValueError as e:
+        _err(str(e))
+        raise typer.Exit(2) from None
+    assistant = _assistant(*_common(ctx, notes, index), one_shot=True)
+    assistant.refresh()
+    try:
+        file, section = assistant.section_at(where, line)
+    except NotInNotes as e:
+        _err(str(e))
+        raise typer.Exit(1) from None
+    if not edit:
+        from rich.console import Console
+
+        print_section(file, section, Console(highlight=False, soft_wrap=True))  # long lines intact when piped
+        return
+    argv = editor_argv(file, line)
+    if argv is None:
+        _err("no editor: set $VISUAL or $EDITOR (e.g. export EDITOR=vim)")
+        raise typer.Exit(1)
+    import subprocess
+
+    try:
+        raise typer.Exit(subprocess.call(argv))
+    except FileNotFoundError:
+        _err(f"editor not found: {argv[0]} (from $VISUAL or $EDITOR)")
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def watch(
     ctx: typer.Context,
@@ -207,7 +337,7 @@ def watch(
     notes: NotesOpt = None,
     index: IndexOpt = None,
 ) -> None:
-    """Keep the index fresh while notes change (Ctrl-C stops)."""
+    """Keep the index fresh while notes change: one line per update (time, files, chunks embedded). Ctrl-C stops."""
     from assistant.watch import watch_notes
 
     assistant = _assistant(*_common(ctx, notes, index))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from assistant.store import (
     IndexError_,
     IndexMissing,
     IndexStore,
+    IndexUnwritable,
     Progress,
     UpdateReport,
 )
@@ -26,6 +28,15 @@ if TYPE_CHECKING:
     from assistant.search import Hit, IndexReader, RankConfig, SnippetHit
 
 Notice = Callable[[str], None]
+BUSY_WAIT = 2.0  # seconds a question waits for another process's update before answering from the index as it is
+
+
+class NoIndex(Exception):
+    """There is no usable index and none can be built here; the message says why."""
+
+
+class NotInNotes(LookupError):
+    """A file (or line) asked for by name that the notes do not hold."""
 
 
 def say(message: str) -> None:
@@ -85,10 +96,14 @@ class Assistant:
 
     # --- the index -------------------------------------------------------------------------------------
 
-    def update(self, force: bool = False, wait: bool = True) -> UpdateReport:
-        report = self.store.update(
-            self.folders, self.embedder, self.progress, wait=wait, on_wait=self._waiting, force=force
-        )
+    def update(self, force: bool = False, wait: bool | float = True, on_wait: Notice | None = None) -> UpdateReport:
+        try:
+            report = self.store.update(
+                self.folders, self.embedder, self.progress, wait=wait, on_wait=on_wait or self._waiting, force=force
+            )
+        finally:
+            if self.progress:
+                self.progress("done", 1, 1)  # whatever happened, no progress bar outlives the update
         for warning in report.warnings:
             self.notice(warning)
         self._reader = None
@@ -107,14 +122,20 @@ class Assistant:
                 raise IndexCorrupt("the index was built by another model or chunker version")
         except IndexMissing:
             self.notice(f"no index yet for {', '.join(map(str, self.folders))}: building it")
-            self.update()
+            self._build(force=False, why="there is no index to answer from")
         except IndexCorrupt as e:
             self.notice(f"{e}: rebuilding the index")
-            self.update(force=True)
+            self._build(force=True, why="the index is damaged and cannot be rebuilt here")
         from assistant.search import IndexReader
 
         self._reader = IndexReader(self.store.current())
         return self._reader
+
+    def _build(self, force: bool, why: str) -> None:
+        try:
+            self.update(force=force)
+        except IndexUnwritable as e:
+            raise NoIndex(f"{e}: {why}") from None
 
     def refresh(self) -> UpdateReport | None:
         """Before answering: notice edited, added and deleted notes and index just those."""
@@ -126,9 +147,12 @@ class Assistant:
         if not any(stale.values()) and manifest.get("notes") == [str(f.resolve()) for f in self.folders]:
             return None
         try:
-            report = self.update(wait=False)
+            report = self.update(wait=BUSY_WAIT, on_wait=lambda owner: None)  # the wait is short: no notice
         except IndexBusy as e:
             self.notice(f"{e}; answering from the current index")
+            return None
+        except IndexUnwritable as e:
+            self.notice(f"{e}; answering from the index as it is, without your latest edits")
             return None
         if report.touched:
             parts = [
@@ -148,7 +172,7 @@ class Assistant:
     def ask(
         self,
         question: str,
-        k: int = 5,
+        k: int | None = None,
         n_snippets: int | None = None,
         offset: int = 0,
         conversation: Conversation | None = None,
@@ -156,6 +180,7 @@ class Assistant:
         """Answer one question. With a conversation, follow-ups ("which one is faster?") use what came before."""
         from assistant.compose import compose_answer
 
+        k = k or self.settings.top_k
         for attempt in (1, 2):
             reader = self.reader()
             try:
@@ -206,21 +231,57 @@ class Assistant:
         """The whole heading section a passage belongs to (all its pieces)."""
         return self.reader().section_of(hit.index)
 
+    def section_at(self, where: str, line: int) -> tuple[Path, list[Any]]:
+        """The note file and the heading section at one of its lines (`kt open FILE:LINE`). `where` is a note as
+        answers name it (relative to its notes folder) or a path to it."""
+        from assistant.notes import scan
+
+        files = {note.key: note.path for note in scan(self.folders)}
+        key = where if where in files else None
+        if key is None and Path(where).exists():
+            target = Path(where).resolve()
+            key = next((k for k, path in files.items() if path.resolve() == target), None)
+        if key is None:
+            raise NotInNotes(f"{where} is not one of your notes ({', '.join(map(str, self.folders))})")
+        reader = self.reader()
+        # A build stores chunks by note key, each note's in line order: a binary search finds the note's first
+        # chunk without parsing the others (a linear scan if that order ever does not hold).
+        first = bisect.bisect_left(range(reader.n_chunks), key, key=lambda i: reader.chunk(i).path)
+        if first == reader.n_chunks or reader.chunk(first).path != key:
+            first = 0
+        at = None
+        for i in range(first, reader.n_chunks):
+            chunk = reader.chunk(i)
+            if chunk.path != key:
+                if at is not None:
+                    break  # past the note's chunks
+                continue
+            if at is None or chunk.start_line <= line:
+                at = i  # the last section starting at or before the line (or the file's first)
+            if chunk.start_line > line:
+                break
+        if at is None:
+            raise NotInNotes(f"{where} has no indexed text (it may be empty or was skipped: see `kt status`)")
+        return files[key], reader.section_of(at)
+
     def status(self) -> dict[str, Any]:
+        s = self.settings
+        where = {
+            "notes": [str(f) for f in self.folders],
+            "index": str(s.index),
+            "top_k": s.top_k,
+            "color": s.color,
+            "config": str(s.config_file) if s.config_file else None,
+            "sources": s.sources,  # where each setting came from: an option, the environment, config, default
+        }
         try:
             manifest = self.store.manifest()
         except IndexError_ as e:
             problem = "" if isinstance(e, IndexMissing) else str(e)
-            return {
-                "notes": [str(f) for f in self.folders],
-                "index": str(self.settings.index),
-                "built": False,
-                "problem": problem,
-            }
+            return {**where, "built": False, "problem": problem}
         stale = stale_files(manifest, self.folders)
         return {
-            "notes": [str(f) for f in self.folders],
-            "index": str(self.settings.index),
+            **where,
             "built": True,
             "built_at": manifest.get("built_at"),
             "model": manifest.get("model"),

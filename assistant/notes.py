@@ -8,9 +8,11 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 NOTE_SUFFIXES = (".md", ".markdown", ".txt")
 YAML_SUFFIXES = (".yaml", ".yml")
+NOTE_TYPES = ", ".join(NOTE_SUFFIXES + YAML_SUFFIXES)  # for messages: the kinds of file kt reads
 MAX_NOTE_BYTES = 8 * 1024 * 1024
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".obsidian", ".trash"}
 # Control characters could drive the terminal wherever a note's name is printed; lone surrogates are bytes of
@@ -54,8 +56,34 @@ def folder_labels(folders: list[Path]) -> dict[Path, str]:
     return labels
 
 
+def is_note_name(name: str) -> bool:
+    return name.lower().endswith(NOTE_SUFFIXES + YAML_SUFFIXES) and not name.startswith(".")
+
+
+def notes_problem(paths: list[Path]) -> str | None:
+    """Why these notes cannot be used (missing, not a note, no notes inside), or None. Cheap for a folder with
+    notes: the walk stops at the first one."""
+    for path in paths:
+        if not path.exists():
+            return f"notes folder not found: {shown(path)}"
+        if path.is_file():
+            if not is_note_name(path.name):
+                return f"{shown(path)} is not a note (kt reads {NOTE_TYPES} files)"
+            continue
+        if not any(_note_names(path)):
+            return f"no notes in {shown(path)} (looked for {NOTE_TYPES} files, hidden folders skipped)"
+    return None
+
+
+def _note_names(folder: Path) -> Any:
+    for _root, dirs, names in os.walk(folder, followlinks=True):
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")]
+        yield from (name for name in names if is_note_name(name))
+
+
 def scan(folders: list[Path], warnings: list[str] | None = None) -> list[NoteFile]:
-    """All note files under the folders, by stat only (cheap). Symlinked folders are followed once."""
+    """All note files under the folders (or the single files given), by stat only (cheap). Symlinked folders
+    are followed once."""
     files: list[NoteFile] = []
     warnings = warnings if warnings is not None else []
 
@@ -63,6 +91,14 @@ def scan(folders: list[Path], warnings: list[str] | None = None) -> list[NoteFil
         warnings.append(f"{shown(e.filename)}: cannot be read ({e.strerror}), skipped")
 
     for folder, prefix in folder_labels(folders).items():
+        if folder.is_file() and is_note_name(folder.name):  # `--notes runbook.md`: one note on its own
+            st = folder.stat()
+            key = prefix.rstrip("/") or folder.name
+            if _UNPRINTABLE.search(key):
+                warnings.append(f"{shown(folder)}: name has control characters or is not UTF-8, skipped")
+            else:
+                files.append(NoteFile(key, folder, st.st_size, st.st_mtime_ns))
+            continue
         if not folder.is_dir():
             warnings.append(f"{shown(folder)}: not a folder, skipped")
             continue
@@ -83,7 +119,7 @@ def scan(folders: list[Path], warnings: list[str] | None = None) -> list[NoteFil
             base = os.path.relpath(root, folder).replace(os.sep, "/")
             base = "" if base == "." else base + "/"
             for name in sorted(names):
-                if not name.lower().endswith(NOTE_SUFFIXES + YAML_SUFFIXES) or name.startswith("."):
+                if not is_note_name(name):
                     continue
                 full_name = os.path.join(root, name)
                 try:

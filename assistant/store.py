@@ -5,7 +5,7 @@ atomically.
       CURRENT             name of the live generation (replaced by an atomic rename)
       .lock, .lock.json   one builder at a time, and who it is
       journal.bin         vectors embedded by a build that has not finished (see VectorJournal)
-      gen-…/              one complete generation
+      gen-…-m<xxh3>/      one complete generation, named with the checksum of its manifest
         manifest.json     schema, model, chunker version, files (hash, stat), checksums of every file below
         chunks.jsonl      one chunk per line;  chunk_offsets.npy: byte offset of each line
         snippets.jsonl    one snippet per line; snippet_offsets.npy, snippet_chunk.npy (owning chunk)
@@ -13,13 +13,16 @@ atomically.
         bm25_chunks/, bm25_snippets/   BM25 scores and per-text term counts (see lexical.py)
 
 A build writes a new generation beside the live one, fsyncs it, then renames CURRENT: a reader sees the old
-index or the new one, never a mix. Every file's CRC32 is in the manifest, so damage is detected.
+index or the new one, never a mix. Every file's xxh3 checksum is in the manifest and is checked each time a
+process opens the index (about a millisecond for the bundled notes), so damage is detected even when it keeps
+the file's size and modification time.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import zlib
@@ -72,6 +75,14 @@ class IndexBusy(Exception):
         self.owner = owner
 
 
+class IndexUnwritable(Exception):
+    """The index folder cannot be written (a read-only file system, or another user's folder)."""
+
+    def __init__(self, root: Path, error: OSError) -> None:
+        super().__init__(f"cannot write to the index in {root} ({error.strerror or error})")
+        self.root = root
+
+
 @dataclass
 class UpdateReport:
     added: list[str] = field(default_factory=list)
@@ -94,7 +105,31 @@ class UpdateReport:
         return {k: v for k, v in self.__dict__.items()}
 
 
+_MANIFEST_SEAL = re.compile(r"-m([0-9a-f]{16})$")
+
+
+def _xxh3(data: bytes) -> str:
+    import xxhash
+
+    return xxhash.xxh3_64_hexdigest(data)
+
+
+def _checksum(path: Path) -> str:
+    """xxh3-64 of the file's bytes and its size: several GB/s, so every file can be checked on every open."""
+    import mmap
+
+    import xxhash
+
+    with path.open("rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            return f"xxh3:{xxhash.xxh3_64_hexdigest(b'')}:0"
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return f"xxh3:{xxhash.xxh3_64_hexdigest(data)}:{size}"
+
+
 def _crc(path: Path) -> str:
+    """The checksum of indexes built before xxh3 (CRC32), still verified until their next update."""
     crc = 0
     with path.open("rb") as f:
         while block := f.read(1 << 20):
@@ -132,7 +167,10 @@ class IndexStore:
     def manifest(self, verify: bool = False) -> dict[str, Any]:
         gen = self.current()
         try:
-            manifest = json.loads((gen / "manifest.json").read_text())
+            data = (gen / "manifest.json").read_bytes()
+            if (sealed := _MANIFEST_SEAL.search(gen.name)) and _xxh3(data) != sealed.group(1):
+                raise IndexCorrupt(f"{gen / 'manifest.json'} is damaged (checksum mismatch)")
+            manifest = json.loads(data)
             checksums = manifest["checksums"]
             if not isinstance(checksums, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) and ".." not in k.split("/") for k, v in checksums.items()
@@ -149,29 +187,16 @@ class IndexStore:
         return manifest
 
     def _verify(self, gen: Path, checksums: dict[str, str]) -> None:
-        """Check every file's CRC32. Once a generation has verified, its files' stat signatures are kept in
-        `.verified` beside them, and later reads only stat: a truncated or rewritten file changes its size or
-        mtime and is checked (and caught) again. Keeps cold queries fast on large indexes."""
-        signature = {}
-        for name in checksums:
-            try:
-                st = (gen / name).stat()
-            except OSError:
-                raise IndexCorrupt(f"{gen / name} is missing") from None
-            signature[name] = [st.st_size, st.st_mtime_ns]
-        marker = gen / ".verified"
-        try:
-            if json.loads(marker.read_text()) == signature:
-                return
-        except (OSError, ValueError):
-            pass
+        """Check every file's checksum. No shortcut by size and mtime: bytes overwritten in place keep both."""
         for name, expected in checksums.items():
-            if _crc(gen / name) != expected:
+            try:
+                actual = _checksum(gen / name) if expected.startswith("xxh3:") else _crc(gen / name)
+            except FileNotFoundError:
+                raise IndexCorrupt(f"{gen / name} is missing") from None
+            except OSError as e:
+                raise IndexCorrupt(f"{gen / name} is unreadable ({e.strerror})") from None
+            if actual != expected:
                 raise IndexCorrupt(f"{gen / name} is damaged (checksum mismatch)")
-        try:
-            marker.write_text(json.dumps(signature))
-        except OSError:
-            pass  # a read-only index is verified each time
 
     def compatible(self, manifest: dict[str, Any]) -> bool:
         return (
@@ -184,21 +209,34 @@ class IndexStore:
 
     # --- locking ---------------------------------------------------------------------------------------
 
-    def lock(self, wait: bool = True, on_wait: Callable[[str], None] | None = None) -> Any:
+    def lock(self, wait: bool | float = True, on_wait: Callable[[str], None] | None = None) -> Any:
+        """Take the builder's lock. `wait`: True waits for as long as it takes, False not at all, a number of
+        seconds at most that long; IndexBusy when the lock stays taken, IndexUnwritable when the folder is
+        read-only (or not ours)."""
         from filelock import FileLock, Timeout
 
-        self.root.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.root / ".lock"))
         try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            owner = self.lock_owner()
-            if not wait:
-                raise IndexBusy(owner) from None
-            if on_wait:
-                on_wait(owner)
-            lock.acquire()
-        (self.root / ".lock.json").write_text(json.dumps({"pid": os.getpid(), "since": time.time()}))
+            self.root.mkdir(parents=True, exist_ok=True)
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                owner = self.lock_owner()
+                if wait is False:
+                    raise IndexBusy(owner) from None
+                if on_wait:
+                    on_wait(owner)
+                try:
+                    lock.acquire(timeout=-1 if wait is True else float(wait))
+                except Timeout:
+                    raise IndexBusy(owner) from None
+            try:
+                (self.root / ".lock.json").write_text(json.dumps({"pid": os.getpid(), "since": time.time()}))
+            except OSError:
+                lock.release()
+                raise
+        except OSError as e:
+            raise IndexUnwritable(self.root, e) from None
         return lock
 
     def lock_owner(self) -> str:
@@ -216,7 +254,7 @@ class IndexStore:
         folders: list[Path],
         embedder: Embedder | Callable[[], Embedder],
         progress: Progress | None = None,
-        wait: bool = True,
+        wait: bool | float = True,
         on_wait: Callable[[str], None] | None = None,
         force: bool = False,
     ) -> UpdateReport:
@@ -390,8 +428,10 @@ class IndexStore:
         ):
             lexical.build(texts, tmp / folder, previous / folder if previous else None)
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
-        manifest["checksums"] = {p.relative_to(tmp).as_posix(): _crc(p) for p in files}
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        manifest["checksums"] = {p.relative_to(tmp).as_posix(): _checksum(p) for p in files}
+        data = json.dumps(manifest, indent=1).encode()
+        (tmp / "manifest.json").write_bytes(data)
+        name = f"{name}-m{_xxh3(data)}"  # the manifest's own checksum, where a rewrite of it cannot reach
         for p in [*files, tmp / "manifest.json"]:
             with p.open("rb") as f:
                 os.fsync(f.fileno())

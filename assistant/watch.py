@@ -1,5 +1,6 @@
-"""`kt watch`: keep the index fresh while notes change. One index update per settled batch of edits, one line
-of output per update that changed something."""
+"""`kt watch`: keep the index fresh while notes change. It says what it watches; then one index update per
+settled batch of edits, and one line of output (time, files, chunks embedded) per update that changed
+something. Lines are only ever added: progress bars of long updates are gone before a line is printed."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.notes import NOTE_SUFFIXES, SKIP_DIRS, YAML_SUFFIXES
+from assistant.notes import NOTE_SUFFIXES, NOTE_TYPES, SKIP_DIRS, YAML_SUFFIXES
 
 if TYPE_CHECKING:
     from watchfiles.main import AbstractEvent
@@ -37,21 +38,34 @@ def watch_notes(
     echo: Echo = print,
     stop_event: AbstractEvent | None = None,
 ) -> None:
-    """Update the index once, then after every batch of note edits until stop_event is set (or Ctrl-C).
+    """Say what is watched, update the index once, then after every batch of note edits until stop_event is
+    set (or Ctrl-C). Each update that changed something is one line: time, files, chunks embedded.
 
     A failed update is reported as a line and the watch goes on: the next edit may well fix it."""
     from watchfiles import watch
 
+    folders = [f for f in assistant.folders if f.is_dir()]
+    files = [f for f in assistant.folders if f.is_file()]
+    if not folders and not files:
+        echo("no notes folder to watch")
+        return
+    echo(f"watching {', '.join(map(str, folders + files))} ({NOTE_TYPES} files) for the index in {_index(assistant)}")
     report = _update(assistant, echo)
     if report is not None:
         echo(_summary(assistant, report))
-    folders = [f for f in assistant.folders if f.is_dir()]
-    if not folders:
-        echo("no notes folder to watch")
-        return
+    single = {f.resolve() for f in files}
+
+    def wanted(_change: object, path: str) -> bool:
+        if Path(path).resolve() in single:
+            return True
+        below = _relative(path, folders)
+        return below is not None and is_note_path(below)
+
+    # A single note is watched through its folder: editors that save by renaming replace the file itself.
     for changes in watch(
         *folders,
-        watch_filter=lambda _change, path: is_note_path(_relative(path, folders)),
+        *sorted({f.parent for f in files}),
+        watch_filter=wanted,
         debounce=debounce_ms,
         stop_event=stop_event,
     ):
@@ -59,33 +73,50 @@ def watch_notes(
             continue
         report = _update(assistant, echo)
         if report is not None and report.touched:
-            echo(
-                f"{time.strftime('%H:%M:%S')} updated: {_counts(report)} "
-                f"({report.embedded} chunks embedded, {report.seconds:.1f} s)"
-            )
+            echo(f"{_now()} {_files(report)}: {report.embedded} chunks embedded ({report.seconds:.1f} s)")
+
+
+def _now() -> str:
+    return time.strftime("%H:%M:%S")
+
+
+def _index(assistant: Assistant) -> str:
+    settings = getattr(assistant, "settings", None)
+    return str(settings.index) if settings else "?"
 
 
 def _update(assistant: Assistant, echo: Echo) -> UpdateReport | None:
     try:
         return assistant.update(wait=True)
     except Exception as e:  # one bad update must not end the watch
-        echo(f"{time.strftime('%H:%M:%S')} update failed: {e.__class__.__name__}: {e}")
+        echo(f"{_now()} update failed: {e.__class__.__name__}: {e}")
         return None
 
 
-def _relative(path: str, folders: list[Path]) -> Path:
-    """The path below its notes folder, so that a hidden folder above the notes (~/.notes) does not count."""
+def _relative(path: str, folders: list[Path]) -> Path | None:
+    """The path below its notes folder (so that a hidden folder above the notes, ~/.notes, does not count), or
+    None when it is in none of them."""
     p = Path(path)
     for folder in folders:
         for base in (folder, folder.resolve()):  # a symlinked folder may be reported resolved
             if p.is_relative_to(base):
                 return p.relative_to(base)
-    return p
+    return None
+
+
+def _files(report: UpdateReport, most: int = 4) -> str:
+    """'pods.md changed, b.yaml added' — the files an update touched, the first few by name."""
+    named = [(key, what) for what, keys in _touched(report) for key in keys]
+    shown = ", ".join(f"{key} {what}" for key, what in named[:most])
+    return f"{shown}, +{len(named) - most} more" if len(named) > most else shown
+
+
+def _touched(report: UpdateReport) -> list[tuple[str, list[str]]]:
+    return [("changed", report.changed), ("added", report.added), ("removed", report.removed)]
 
 
 def _counts(report: UpdateReport) -> str:
-    parts = [(len(report.added), "added"), (len(report.changed), "changed"), (len(report.removed), "removed")]
-    return ", ".join(f"{n} {what}" for n, what in parts if n)
+    return ", ".join(f"{len(keys)} {what}" for what, keys in _touched(report) if keys)
 
 
 def _summary(assistant: Assistant, report: UpdateReport) -> str:
@@ -93,5 +124,5 @@ def _summary(assistant: Assistant, report: UpdateReport) -> str:
         files = assistant.store.manifest()["counts"]["files"]
     except Exception:  # the summary is a courtesy: never fail the watch over it
         files = "?"
-    line = f"index up to date: {files} files, {report.chunks} chunks"
+    line = f"{_now()} index up to date: {files} file{'' if files == 1 else 's'}, {report.chunks} chunks"
     return f"{line} ({_counts(report)})" if report.touched and not report.rebuilt else line

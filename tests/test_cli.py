@@ -112,7 +112,7 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    for command in ("ask", "index", "status", "watch", "eval"):
+    for command in ("ask", "index", "status", "watch", "eval", "open"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and len(result.stdout) > 100
         assert f"kt {command}" in readme, command

@@ -101,7 +101,6 @@ def test_the_list_covers_every_file_of_a_generation(pristine: tuple[Path, Path, 
     _, index, _ = pristine
     gen = IndexStore(index).current()
     files = [p.relative_to(gen).as_posix() for p in gen.rglob("*") if p.is_file()]
-    files = [f for f in files if not f.startswith(".")]  # .verified: a cache of checks, tested below
     assert sorted(files) == sorted(GENERATION_FILES)
 
 
@@ -143,16 +142,77 @@ def test_index_command_rebuilds_a_damaged_index(
     assert ranked(ask(notes, index)) == expected
 
 
-def test_a_damaged_verification_cache_is_only_re_verified(
-    tmp_path: Path, pristine: tuple[Path, Path, list[Any]], cli_model: None
+def overwrite_in_place(path: Path, offset: int, data: bytes) -> None:
+    """Bytes changed where they lie: the file keeps its size and (set back) its modification time, so a check
+    by stat alone cannot see it."""
+    before = path.stat()
+    with path.open("r+b") as f:
+        f.seek(offset)
+        f.write(data)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+@pytest.mark.parametrize("name", ["chunks.faiss", "chunks.jsonl", "snippets.jsonl", "bm25_chunks/counts.tfs.npy"])
+def test_bytes_overwritten_in_place_are_caught_before_they_change_an_answer(
+    name: str, tmp_path: Path, pristine: tuple[Path, Path, list[Any]], cli_model: None
 ) -> None:
-    """`.verified` (the stat signatures of a generation that passed its checksums) is a cache, not data."""
     notes, built, expected = pristine
     index = tmp_path / "index"
     shutil.copytree(built, index)
-    marker = IndexStore(index).current() / ".verified"
-    assert marker.exists()
-    damage(marker, "garbage")
+    assert ranked(ask(notes, index)) == expected  # opened and verified once before the damage
+    path = IndexStore(index).current() / name
+    size = path.stat().st_size
+    overwrite_in_place(path, size // 3, bytes(size // 3))  # a third of the file zeroed
+
     result = ask(notes, index)
-    assert result.exit_code == 0 and not result.stderr and ranked(result) == expected
-    json.loads(marker.read_text())  # written again
+    assert result.exit_code == 0 and result.exception is None, result.output
+    assert f"{name} is damaged" in result.stderr and "rebuilding the index" in result.stderr, result.stderr
+    assert ranked(result) == expected
+
+
+def test_vectors_zeroed_in_place_would_change_the_answer(
+    tmp_path: Path, pristine: tuple[Path, Path, list[Any]], cli_model: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The damage above matters: read without its checksums, the same index ranks other passages."""
+    notes, built, expected = pristine
+    index = tmp_path / "index"
+    shutil.copytree(built, index)
+    path = IndexStore(index).current() / "chunks.faiss"
+    size = path.stat().st_size
+    overwrite_in_place(path, size // 3, bytes(size // 3))
+    monkeypatch.setattr(IndexStore, "_verify", lambda self, gen, checksums: None)
+    assert ranked(ask(notes, index)) != expected
+
+
+def test_a_rewritten_manifest_is_caught(
+    tmp_path: Path, pristine: tuple[Path, Path, list[Any]], cli_model: None
+) -> None:
+    """The manifest holds the other files' checksums; its own is in the generation's name."""
+    notes, built, expected = pristine
+    index = tmp_path / "index"
+    shutil.copytree(built, index)
+    path = IndexStore(index).current() / "manifest.json"
+    text = path.read_bytes()
+    at = text.index(b'"built_at": "') + len(b'"built_at": "')
+    overwrite_in_place(path, at, b"1999")  # still valid JSON, same size
+
+    result = ask(notes, index)
+    assert result.exit_code == 0 and "manifest.json is damaged" in result.stderr, result.stderr
+    assert ranked(result) == expected
+
+
+def test_checksums_cost_milliseconds(pristine: tuple[Path, Path, list[Any]]) -> None:
+    """Every file is checked on every open, so the check must stay cheap (the bundled notes: ~1 ms)."""
+    import time
+
+    _, index, _ = pristine
+    store = IndexStore(index)
+    store.manifest(verify=True)
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        store.manifest(verify=True)
+        times.append(time.perf_counter() - started)
+    assert sorted(times)[2] < 0.05, times

@@ -105,13 +105,13 @@ def watch_one_note(tmp_path: Path, watching, name: str):  # type: ignore[no-unty
 
 def test_edited_note_is_indexed_and_answerable(tmp_path: Path, watching) -> None:  # type: ignore[no-untyped-def]
     notes, assistant, echo = watch_one_note(tmp_path, watching, "pods.md")
-    assert echo.wait_for(r"^index up to date: 1 files, \d+ chunks") == echo.lines[0]
+    assert echo.wait_for(r"^\d\d:\d\d:\d\d index up to date: 1 file, \d+ chunks$") == echo.lines[1]
 
     def edit(n: int) -> None:
         (notes / "pods.md").write_text(f"{POD_NOTE}\n## Zanzibar\n\nThe zanzibar sidecar rotates logs ({n}).\n")
 
-    line = echo.wait_for(r"updated:", poke=edit)
-    assert re.fullmatch(r"\d\d:\d\d:\d\d updated: 1 changed \(\d+ chunks embedded, \d+\.\d s\)", line)
+    line = echo.wait_for(r"changed", poke=edit)
+    assert re.fullmatch(r"\d\d:\d\d:\d\d pods\.md changed: [1-9]\d* chunks embedded \(\d+\.\d s\)", line)
 
     answer = assistant.ask("zanzibar sidecar")
     assert "zanzibar" in answer.passages[0].chunk.text
@@ -120,8 +120,8 @@ def test_edited_note_is_indexed_and_answerable(tmp_path: Path, watching) -> None
 def test_new_and_deleted_notes_are_reported(tmp_path: Path, watching) -> None:  # type: ignore[no-untyped-def]
     notes, _, echo = watch_one_note(tmp_path, watching, "a.md")
     echo.wait_for("index up to date")
-    echo.wait_for(r"updated: 1 added", poke=lambda n: (notes / "b.yaml").write_text(f"kind: Pod\n# {n}\n"))
-    echo.wait_for(r"updated: 1 removed", poke=lambda n: (notes / "a.md").unlink(missing_ok=True))
+    echo.wait_for(r" b\.yaml added: ", poke=lambda n: (notes / "b.yaml").write_text(f"kind: Pod\n# {n}\n"))
+    echo.wait_for(r" a\.md removed: 0 chunks embedded", poke=lambda n: (notes / "a.md").unlink(missing_ok=True))
 
 
 class FlakyAssistant:
@@ -129,6 +129,7 @@ class FlakyAssistant:
 
     def __init__(self, folder: Path) -> None:
         self.folders = [folder]
+        self.settings = Settings((folder,), folder / "index")
         self.calls = 0
         self.store = self
 
@@ -147,13 +148,13 @@ def test_failed_update_is_reported_and_the_watch_goes_on(tmp_path: Path, watchin
     assistant = FlakyAssistant(tmp_path)
     echo = Lines()
     watching(assistant, echo)
-    assert echo.wait_for("index up to date") == "index up to date: 1 files, 3 chunks"
+    assert echo.wait_for("index up to date").endswith(" index up to date: 1 file, 3 chunks")
 
     def edit(n: int) -> None:
         (tmp_path / "a.md").write_text(f"x {n}\n")
 
     assert echo.wait_for("update failed", poke=edit).endswith("update failed: RuntimeError: disk full")
-    assert echo.wait_for("updated:", poke=edit).endswith("updated: 1 changed (2 chunks embedded, 0.4 s)")
+    assert echo.wait_for("changed", poke=edit).endswith(" a.md changed: 2 chunks embedded (0.4 s)")
 
 
 def test_editor_litter_does_not_trigger_an_update(tmp_path: Path, watching) -> None:  # type: ignore[no-untyped-def]
@@ -191,3 +192,110 @@ def test_editor_litter_does_not_trigger_an_update(tmp_path: Path, watching) -> N
 )
 def test_only_note_files_count_as_changes(path: str, expected: bool) -> None:
     assert is_note_path(path) is expected
+
+
+def test_the_watch_says_what_it_watches(tmp_path: Path, watching) -> None:  # type: ignore[no-untyped-def]
+    notes, assistant, echo = watch_one_note(tmp_path, watching, "pods.md")
+    echo.wait_for("index up to date")
+    assert echo.lines[0] == (
+        f"watching {notes} (.md, .markdown, .txt, .yaml, .yml files) for the index in {tmp_path / 'index'}"
+    )
+
+
+def test_a_single_note_file_is_watched(tmp_path: Path, watching) -> None:  # type: ignore[no-untyped-def]
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "pods.md").write_text(POD_NOTE)
+    (notes / "other.md").write_text(POD_NOTE)
+    assistant = Assistant(
+        Settings((notes / "pods.md",), tmp_path / "index"), notice=lambda m: None, embedder=BagOfWordsEmbedder()
+    )
+    echo = Lines()
+    watching(assistant, echo)
+    assert echo.wait_for("index up to date").endswith("index up to date: 1 file, 1 chunks")
+    assert echo.lines[0].startswith(f"watching {notes / 'pods.md'} (")
+    time.sleep(0.5)
+    (notes / "other.md").write_text(POD_NOTE + "\nnot watched\n")  # a neighbour: no update
+    echo.wait_for(r"pods\.md changed", poke=lambda n: (notes / "pods.md").write_text(f"{POD_NOTE}\nedit {n}\n"))
+    assert not any("other.md" in ln for ln in echo.lines)
+
+
+def test_kt_watch_in_a_terminal_keeps_its_lines_and_no_progress_bar(tmp_path: Path, onnx_model: Path) -> None:
+    """`kt watch` in a pseudo-terminal (100×40, pyte as the screen): the first build shows a progress bar, which
+    is gone afterwards; every update line stays on the screen."""
+    import os
+    import shutil
+    import sys
+
+    pexpect = pytest.importorskip("pexpect")
+    pyte = pytest.importorskip("pyte")
+    from assistant.config import BUNDLED_NOTES
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    shutil.copy(BUNDLED_NOTES / "kubernetes-therapy.md", notes / "k8s.md")  # ~80 texts: a bar appears
+    (notes / "pods.md").write_text(POD_NOTE)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "TERM": "xterm-256color"}
+    screen = pyte.Screen(100, 40)
+    stream = pyte.ByteStream(screen)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "assistant", "watch", "--debounce", "100", "--notes", str(notes), "--index", str(tmp_path / "idx")],
+        env=env,
+        dimensions=(40, 100),
+    )
+    seen_bar = False
+
+    def screen_until(pattern: str, timeout: float = 60.0, poke: Callable[[int], None] | None = None) -> str:
+        nonlocal seen_bar
+        deadline, n, next_poke = time.monotonic() + timeout, 0, time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            try:
+                stream.feed(child.read_nonblocking(65536, timeout=0.2))
+            except pexpect.TIMEOUT:
+                pass
+            text = "\n".join(line.rstrip() for line in screen.display)
+            seen_bar = seen_bar or "chunks" in text and "/" in text and "index up to date" not in text
+            if re.search(pattern, text):
+                return text
+            if poke and time.monotonic() >= next_poke:
+                poke(n)
+                n, next_poke = n + 1, time.monotonic() + 1.0
+        raise AssertionError(f"{pattern!r} never on screen:\n" + "\n".join(screen.display))
+
+    try:
+        screen_until(r"index up to date: 2 files")
+        assert seen_bar, "the first build showed no progress bar (the test would prove nothing)"
+        first = lambda n: (notes / "pods.md").write_text(f"{POD_NOTE}\nfirst edit {n}\n")  # noqa: E731
+        screen_until(r"pods\.md changed", poke=first)
+        second = lambda n: (notes / "k8s.md").write_text(f"# Only this\n\nsecond edit {n}\n")  # noqa: E731
+        text = screen_until(r"k8s\.md changed", poke=second)
+        time.sleep(1.0)  # idle: nothing may redraw
+        try:
+            stream.feed(child.read_nonblocking(65536, timeout=0.5))
+        except pexpect.TIMEOUT:
+            pass
+        text = "\n".join(line.rstrip() for line in screen.display)
+    finally:
+        child.terminate(force=True)
+    lines = [ln for ln in text.splitlines() if ln]
+    assert lines[0].startswith(f"watching {notes} (")
+    assert re.search(r"^\d\d:\d\d:\d\d index up to date: 2 files, \d+ chunks$", text, re.M)
+    assert re.search(r"^\d\d:\d\d:\d\d pods\.md changed: \d+ chunks embedded", text, re.M)
+    assert re.search(r"^\d\d:\d\d:\d\d k8s\.md changed: \d+ chunks embedded", text, re.M)
+    assert "reading notes" not in text and "━" not in text, text  # no progress bar left behind
+
+    # Again, on the index now up to date: the first update changes nothing, and leaves no bar either.
+    screen.reset()
+    child = pexpect.spawn(sys.executable, child.args[1:], env=env, dimensions=(40, 100))
+    try:
+        text = screen_until(r"index up to date: 2 files")
+        time.sleep(1.0)
+        try:
+            stream.feed(child.read_nonblocking(65536, timeout=0.5))
+        except pexpect.TIMEOUT:
+            pass
+        text = "\n".join(line.rstrip() for line in screen.display)
+    finally:
+        child.terminate(force=True)
+    assert "reading notes" not in text and "━" not in text, text

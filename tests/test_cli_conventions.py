@@ -1,0 +1,216 @@
+"""The conventions people expect of a CLI: --version, shell completion, a config file whose settings give way
+to the environment and to options (and are shown by `kt status`), --notes with a single file, and clear errors
+for notes that cannot be used."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant import __version__
+from assistant.cli import app
+from assistant.config import BUNDLED_INDEX, BUNDLED_NOTES, DEFAULT_TOP_K, ConfigError, config_file, resolve
+from assistant.core import Assistant
+
+ROOT = Path(__file__).resolve().parents[1]
+# rich reads these when a console is made; `--color` sets them, so every invocation restores them afterwards
+runner = CliRunner(env={"NO_COLOR": None, "FORCE_COLOR": None})
+
+
+def where(seed_assistant: Assistant) -> list[str]:
+    s = seed_assistant.settings
+    return ["--notes", str(s.notes[0]), "--index", str(s.index)]
+
+
+# --- --version and completion ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_is_the_package_version(flag: str) -> None:
+    result = runner.invoke(app, [flag])
+    assert result.exit_code == 0 and result.stdout == f"kt {__version__}\n"
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"] == __version__
+
+
+def test_version_needs_no_notes_and_no_index(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--version", "--notes", str(tmp_path / "missing")])
+    assert result.exit_code == 0 and result.stdout.startswith("kt ")
+
+
+def test_shell_completion_completes_commands() -> None:
+    env = {"_KT_COMPLETE": "complete_bash", "COMP_WORDS": "kt st", "COMP_CWORD": "1"}
+    assert runner.invoke(app, [], prog_name="kt", env=env).stdout.split() == ["status"]
+    env = {"_KT_COMPLETE": "complete_bash", "COMP_WORDS": "kt ask --j", "COMP_CWORD": "2"}
+    assert runner.invoke(app, [], prog_name="kt", env=env).stdout.split() == ["--json"]
+
+
+def test_install_completion_writes_the_shell_script(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--install-completion", "bash"], prog_name="kt", env={"HOME": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    script = next(tmp_path.rglob("kt.sh")).read_text()
+    assert "_KT_COMPLETE=complete_bash" in script
+    assert "kt.sh" in (tmp_path / ".bashrc").read_text()
+
+
+# --- the config file and precedence ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "conf" / "config.toml"
+    path.parent.mkdir()
+    monkeypatch.setenv("KT_CONFIG", str(path))
+    for name in ("KT_TOP_K", "KT_COLOR", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    return path
+
+
+def test_config_file_lives_in_the_user_config_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    from platformdirs import user_config_dir
+
+    for name in ("KT_CONFIG", "KT_HOME"):
+        monkeypatch.delenv(name, raising=False)  # conftest's KT_HOME would otherwise hold it
+    assert config_file() == Path(user_config_dir("kubernetes-therapy")) / "config.toml"
+
+
+def test_defaults_without_a_config_file(config: Path) -> None:
+    s = resolve()
+    assert (s.notes, s.index, s.top_k, s.color) == ((BUNDLED_NOTES,), BUNDLED_INDEX, DEFAULT_TOP_K, "auto")
+    assert set(s.sources.values()) == {"default"}
+
+
+def test_config_then_environment_then_options(config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config.write_text('notes = ["../from-config"]\nindex = "idx"\ntop_k = 3\ncolor = "never"\n')
+    s = resolve()
+    assert s.notes == (tmp_path / "from-config",) and s.index == config.parent / "idx"  # relative to the file
+    assert (s.top_k, s.color) == (3, "never")
+    assert s.sources == {"notes": "config", "index": "config", "top_k": "config", "color": "config"}
+
+    monkeypatch.setenv("KT_NOTES", str(tmp_path / "env-a") + ":" + str(tmp_path / "env-b"))
+    monkeypatch.setenv("KT_INDEX", str(tmp_path / "env-idx"))
+    monkeypatch.setenv("KT_TOP_K", "7")
+    monkeypatch.setenv("KT_COLOR", "always")
+    s = resolve()
+    assert s.notes == (tmp_path / "env-a", tmp_path / "env-b") and s.index == tmp_path / "env-idx"
+    assert (s.top_k, s.color) == (7, "always")
+    assert s.sources == {"notes": "KT_NOTES", "index": "KT_INDEX", "top_k": "KT_TOP_K", "color": "KT_COLOR"}
+
+    s = resolve([tmp_path / "flag"], tmp_path / "flag-idx", top_k=2, color="auto")
+    assert s.notes == (tmp_path / "flag",) and s.index == tmp_path / "flag-idx"
+    assert (s.top_k, s.color) == (2, "auto")
+    assert s.sources == {"notes": "--notes", "index": "--index", "top_k": "--top", "color": "--color"}
+
+
+def test_no_color_is_an_environment_setting(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config.write_text('color = "always"\n')
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert (resolve().color, resolve().sources["color"]) == ("never", "NO_COLOR")
+    assert resolve(color="always").color == "always"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("top_k = [", "not valid TOML"),
+        ("topk = 3", "unknown setting topk"),
+        ("top_k = 0", "top_k must be a whole number from 1 to 50"),
+        ('color = "purple"', "color must be one of auto, always, never"),
+        ("notes = 5", "notes must be a path or a list of paths"),
+    ],
+)
+def test_a_bad_config_file_is_a_usage_error(config: Path, text: str, message: str) -> None:
+    config.write_text(text + "\n")
+    with pytest.raises(ConfigError, match=message):
+        resolve()
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 2
+    assert str(config) in result.stderr and message in result.stderr and "Traceback" not in result.output
+
+
+def test_bad_top_k_in_the_environment_is_a_usage_error(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KT_TOP_K", "many")
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 2 and "KT_TOP_K must be a whole number" in result.stderr
+
+
+def test_top_k_from_config_environment_and_option(
+    config: Path, seed_assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def passages(*extra: str) -> int:
+        result = runner.invoke(app, ["ask", "storage class example", "--json", *where(seed_assistant), *extra])
+        assert result.exit_code == 0, result.output
+        return len(json.loads(result.stdout)["passages"])
+
+    config.write_text("top_k = 3\n")
+    assert passages() == 3
+    monkeypatch.setenv("KT_TOP_K", "2")
+    assert passages() == 2
+    assert passages("-k", "4") == 4
+
+
+def test_status_shows_each_setting_and_where_it_came_from(
+    config: Path, seed_assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config.write_text('top_k = 4\ncolor = "never"\n')
+    monkeypatch.setenv("KT_COLOR", "always")
+    result = runner.invoke(app, ["status", *where(seed_assistant)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"config:  {config} (in use)"
+    assert lines[1].endswith("(--notes)") and lines[2].endswith("(--index)")
+    assert lines[3] == "top-k:   4 (config); color: always (KT_COLOR)"
+    info = json.loads(runner.invoke(app, ["status", "--json", *where(seed_assistant)]).stdout)
+    assert info["config"] == str(config) and info["top_k"] == 4 and info["color"] == "always"
+    assert info["sources"] == {"notes": "--notes", "index": "--index", "top_k": "config", "color": "KT_COLOR"}
+
+
+# --- which notes ------------------------------------------------------------------------------------------------
+
+
+def test_notes_may_be_a_single_file(tmp_path: Path, seed_assistant: Assistant) -> None:
+    note = tmp_path / "runbook.md"
+    shutil.copy(BUNDLED_NOTES / "kubernetes-therapy.md", note)
+    common = ["--notes", str(note), "--index", str(tmp_path / "idx")]
+    result = runner.invoke(app, ["index", "--json", *common])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["added"] == ["runbook.md"]
+    result = runner.invoke(app, ["ask", "how do I roll back a deployment", "--json", *common])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["passages"][0]["path"] == "runbook.md"
+    assert answer["snippets"][0]["code"].startswith("kubectl rollout undo")
+
+
+def test_an_empty_notes_folder_is_an_error_naming_it(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    (empty / "sub" / "picture.png").write_bytes(b"\x89PNG")
+    (empty / ".hidden").mkdir()
+    (empty / ".hidden" / "secret.md").write_text("# not read: hidden folders are skipped\n")
+    for command in (["ask", "anything"], ["index"], ["status"]):
+        result = runner.invoke(app, [*command, "--notes", str(empty), "--index", str(tmp_path / "idx")])
+        assert result.exit_code == 1, result.output
+        assert f"no notes in {empty}" in result.stderr
+        assert all(kind in result.stderr for kind in (".md", ".markdown", ".txt", ".yaml", ".yml"))
+    assert not (tmp_path / "idx").exists()
+
+
+def test_a_file_that_is_not_a_note_is_an_error(tmp_path: Path) -> None:
+    other = tmp_path / "diagram.png"
+    other.write_bytes(b"\x89PNG")
+    result = runner.invoke(app, ["ask", "x", "--notes", str(other)])
+    assert result.exit_code == 1 and re.search(r"diagram\.png is not a note \(kt reads \.md", result.stderr)
+
+
+def test_readme_documents_exit_codes_and_config() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "config.toml" in readme and "--install-completion" in readme
+    section = readme[readme.index("Exit codes") :]
+    for code in ("0", "1", "2", "130"):
+        assert re.search(rf"`{code}`", section), code
