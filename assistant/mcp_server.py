@@ -18,7 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from assistant.core import Assistant
+from assistant.core import Assistant, NoIndex
 from assistant.mcp_tools import (
     MAX_K,
     BadRequest,
@@ -57,7 +57,7 @@ def _call(work: Callable[[], Any]) -> Any:
         return work()
     except BadRequest as e:
         raise ToolError(str(e)) from None
-    except IndexError_ as e:
+    except (IndexError_, NoIndex) as e:
         raise ToolError(f"the index cannot be used: {e}") from None
     except OSError as e:  # e.g. an --index folder that cannot be created or written
         raise ToolError(f"{e.filename or 'the index'}: {e.strerror or e}") from None

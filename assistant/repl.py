@@ -85,7 +85,7 @@ class Repl:
         self.snippets: dict[int, SnippetHit] = {}  # every numbered item of the current question, all pages
         self.passages: dict[int, Hit] = {}
         self.offset = 0
-        self.k = 5
+        self.k = assistant.settings.top_k
 
     def handle(self, line: str) -> bool:
         """Handle one input line; False means quit."""
