@@ -303,7 +303,10 @@ def top(scores: np.ndarray, n: int) -> np.ndarray:
 def fuse_passages(lexical: np.ndarray, dense: np.ndarray, config: RankConfig) -> tuple[np.ndarray, np.ndarray]:
     """(candidates, fused scores): the best `pool` of each signal, each signal z-scored over the candidates
     and combined convexly (normalised score fusion; it beat rank fusion on both halves of the seed sets)."""
-    candidates = np.union1d(top(lexical, config.pool), top(dense, config.pool))
+    chosen = np.zeros(len(dense), dtype=bool)  # (not np.union1d: it imports numpy.ma, 7 ms of a cold start)
+    chosen[top(lexical, config.pool)] = True
+    chosen[top(dense, config.pool)] = True
+    candidates = np.flatnonzero(chosen)
     w = config.lexical_weight
     fused = w * zscores(lexical, candidates) + (1 - w) * zscores(dense, candidates)
     return candidates, fused
