@@ -33,12 +33,54 @@ class BadRequest(ValueError):
     """A tool argument the notes cannot answer; the message is for the caller (an agent) to read."""
 
 
-class NotesTools:
-    """The tools, protocol-free: each call keeps the index fresh first, as `kt ask` does. Calls are serialised
-    (the assistant keeps one index reader and one model session)."""
+class NotesWatch:
+    """Whether the notes may have changed since the index was last brought up to date. A thread watches the
+    notes folders (watchfiles: inotify on Linux) and raises a flag on any change to a note; a call refreshes the
+    index only then, instead of stat-ing every note on every call (23 ms for the 1,690 Kubernetes docs pages).
+    Without a watcher (it could not start), every call refreshes, as `kt ask` does."""
 
-    def __init__(self, assistant: Assistant) -> None:
+    def __init__(self, folders: list[Path]) -> None:
+        self.changed = threading.Event()
+        self.changed.set()  # the first call refreshes
+        self.stop = threading.Event()
+        self.watching = False
+        roots = sorted({f if f.is_dir() else f.parent for f in folders if f.exists()})
+        if roots:
+            self.thread = threading.Thread(target=self._watch, args=(roots,), name="kt-notes-watch", daemon=True)
+            self.thread.start()
+            self.watching = True
+
+    def _watch(self, roots: list[Path]) -> None:
+        from watchfiles import watch
+
+        from assistant.watch import is_note_path
+
+        try:
+            for _ in watch(*roots, watch_filter=lambda _c, p: is_note_path(p), debounce=50, step=10,
+                           stop_event=self.stop, raise_interrupt=False):  # fmt: skip
+                self.changed.set()
+        except Exception:  # noqa: BLE001 — no watcher (inotify limits, a folder gone): refresh on every call
+            pass
+        self.watching = False
+
+    def stale(self) -> bool:
+        """True when a refresh is due (and clears the flag: a change during the refresh raises it again)."""
+        if not self.watching:
+            return True
+        if self.changed.is_set():
+            self.changed.clear()
+            return True
+        return False
+
+
+class NotesTools:
+    """The tools, protocol-free: each call keeps the index fresh first, as `kt ask` does (when the notes
+    changed, see NotesWatch). Calls are serialised (the assistant keeps one index reader and one model
+    session)."""
+
+    def __init__(self, assistant: Assistant, watch: bool = True) -> None:
         self.assistant = assistant
+        self.watch = NotesWatch(assistant.folders) if watch else None
         self.lock = threading.Lock()
         self._reporter: Reporter | None = None
         self._sections: tuple[IndexReader, dict[str, list[tuple[int, int, int]]]] | None = None
@@ -49,7 +91,8 @@ class NotesTools:
         with self.lock:
             self._reporter, self._done = reporter, 0.0
             try:
-                self.assistant.refresh()
+                if self.watch is None or self.watch.stale():
+                    self.assistant.refresh()
                 return work()
             finally:
                 self._reporter = None

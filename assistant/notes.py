@@ -23,9 +23,13 @@ _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 @dataclass(frozen=True)
 class NoteFile:
     key: str  # how the file is named in answers: relative to its notes folder (prefixed when several)
-    path: Path
+    location: str  # its path; a plain string, since a scan before every answer makes thousands of these
     size: int
     mtime_ns: int
+
+    @property
+    def path(self) -> Path:
+        return Path(self.location)
 
 
 class UnreadableNote(Exception):
@@ -97,7 +101,7 @@ def scan(folders: list[Path], warnings: list[str] | None = None) -> list[NoteFil
             if _UNPRINTABLE.search(key):
                 warnings.append(f"{shown(folder)}: name has control characters or is not UTF-8, skipped")
             else:
-                files.append(NoteFile(key, folder, st.st_size, st.st_mtime_ns))
+                files.append(NoteFile(key, str(folder), st.st_size, st.st_mtime_ns))
             continue
         if not folder.is_dir():
             warnings.append(f"{shown(folder)}: not a folder, skipped")
@@ -134,7 +138,7 @@ def scan(folders: list[Path], warnings: list[str] | None = None) -> list[NoteFil
                 if _UNPRINTABLE.search(key):
                     warnings.append(f"{shown(full_name)}: name has control characters or is not UTF-8, skipped")
                     continue
-                files.append(NoteFile(key, Path(full_name), fst.st_size, fst.st_mtime_ns))
+                files.append(NoteFile(key, full_name, fst.st_size, fst.st_mtime_ns))
     return files
 
 
@@ -144,7 +148,7 @@ def read_note(note: NoteFile) -> tuple[str, str]:
         raise UnreadableNote(f"too large ({note.size / 1e6:.1f} MB > {MAX_NOTE_BYTES / 1e6:.0f} MB)")
     try:
         # O_NONBLOCK: the file may have become a FIFO since the scan; opening a FIFO would wait for a writer.
-        fd = os.open(note.path, os.O_RDONLY | os.O_NONBLOCK)
+        fd = os.open(note.location, os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(fd, "rb") as f:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 raise UnreadableNote("not a regular file")

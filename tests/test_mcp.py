@@ -330,3 +330,29 @@ def test_cli_stays_light_and_mcp_is_documented() -> None:
 def test_mcp_refuses_a_missing_notes_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["mcp", "--notes", str(tmp_path / "nope"), "--index", str(tmp_path / "i")])
     assert result.exit_code == 1 and "notes folder not found" in result.stderr
+
+
+@pytest.mark.slow
+def test_the_index_is_refreshed_when_a_note_changes_and_only_then(built: Settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from assistant.mcp_tools import NotesTools
+
+    assistant = Assistant(built, notice=lambda m: None, embedder=embedder)
+    refreshes = []
+    real_refresh = assistant.refresh
+    assistant.refresh = lambda: refreshes.append(1) or real_refresh()  # type: ignore[method-assign]
+    tools = NotesTools(assistant)
+    assert tools.watch is not None and tools.watch.watching
+    tools.search("how do I taint a node")
+    tools.search("how do I view a secret")
+    assert len(refreshes) == 1  # the first call; nothing changed since
+    with (built.notes[0] / SEED_NAME).open("a") as f:
+        f.write("\n## Okapi clusters\n\nOkapi clusters keep their etcd quorum striped across three racks.\n")
+    deadline = time.monotonic() + 10
+    while not tools.watch.changed.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    answer = tools.search("okapi clusters etcd quorum racks")
+    assert len(refreshes) == 2
+    assert "Okapi clusters keep their etcd quorum" in answer.passages[0].chunk.text
+    tools.watch.stop.set()
