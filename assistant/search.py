@@ -128,8 +128,15 @@ class IndexReader:
 
     def section_of(self, i: int) -> list[Chunk]:
         """All pieces of the heading section chunk i belongs to. A file's chunks are stored together and in
-        order, so the pieces are its neighbours: only they are parsed."""
+        order, so the pieces are its neighbours: only they are parsed. A command group that is a passage of its
+        own belongs to the section around its fence (stored just before it)."""
         own = self.chunk(i)
+        if is_group_passage(own):
+            j = i - 1
+            while j >= 0 and (c := self.chunk(j)).path == own.path:
+                if c.headings == own.headings[:-1] and not is_group_passage(c):
+                    return self.section_of(j)
+                j -= 1
         same = lambda c: c.path == own.path and c.headings == own.headings  # noqa: E731
         first = i
         while first > 0 and same(self.chunk(first - 1)):
@@ -140,6 +147,16 @@ class IndexReader:
             pieces.append(nxt)
             j += 1
         return pieces
+
+
+def is_group_passage(chunk: Chunk) -> bool:
+    """A comment-labelled command group offered as a passage of its own (see chunks._group_chunks)."""
+    return (
+        len(chunk.snippets) == 1
+        and chunk.snippets[0].kind == "group"
+        and bool(chunk.headings)
+        and chunk.snippets[0].label == chunk.headings[-1]
+    )
 
 
 def _guarded(load: Any, path: Path) -> Any:

@@ -158,3 +158,15 @@ def test_eval_docs_scoring_and_halves(tmp_path, seed_assistant: Assistant) -> No
     report = evaluate(seed_assistant, questions, halves=True)
     assert report["format"] == "docs" and report["metrics"]["page-hit@1"] == 1.0
     assert sum(h["questions"] for h in report["halves"]) == 3
+
+
+def test_opening_a_command_group_passage_shows_the_section_around_its_fence(seed_assistant: Assistant) -> None:
+    from assistant.search import is_group_passage
+
+    answer = seed_assistant.ask("revert my nginx deployment to the previous revision")
+    group = next(h for h in answer.passages if is_group_passage(h.chunk))
+    assert group.chunk.headings[-1] == "Rollback Update" and group.chunk.text.startswith("# Rollback Update\n")
+    section = seed_assistant.section(group)
+    assert section[0].headings == group.chunk.headings[:-1]  # … › CKAD Commands
+    text = "\n".join(piece.text for piece in section)
+    assert "# General Commands" in text and "kubectl rollout undo deploy/nginx" in text
