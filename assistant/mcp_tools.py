@@ -110,7 +110,7 @@ class NotesTools:
 
     def search(self, question: str, k: int = 5, reporter: Reporter | None = None) -> Answer:
         if not question.strip():
-            raise BadRequest("the question is empty: ask it in plain words, e.g. 'how do I roll back a deployment'")
+            raise BadRequest("the question is empty: ask it in plain words, e.g. 'how do I undo a rollout'")
         if not 1 <= k <= MAX_K:
             raise BadRequest(f"k must be between 1 and {MAX_K} (it was {k})")
         return self.run(lambda: self.assistant.ask(question, k=k), reporter)  # type: ignore[no-any-return]

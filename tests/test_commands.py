@@ -33,11 +33,11 @@ def test_snippet_features() -> None:
 def test_what_a_question_asks_for() -> None:
     verbs, resources = wanted("Create a cron job that runs every minute")
     assert "create" in verbs and resources == {"cronjob"}
-    verbs, resources = wanted("Scale the deployment to 5 replicas")
+    verbs, resources = wanted("Scale the web deployment up to 7 replicas")
     assert verbs == {"scale"} and resources == {"deployment"}
     verbs, resources = wanted("how do I roll back a deployment")
     assert "rollout" in verbs and resources == {"deployment"}
-    assert wanted("what is an overlay network") == (set(), set())
+    assert wanted("what is a tunnelling network") == (set(), set())
 
 
 def test_inflected_verbs_are_understood() -> None:

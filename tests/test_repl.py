@@ -47,7 +47,7 @@ def test_and_for_swaps_the_subject(seed_assistant: Assistant) -> None:
 def test_open_more_help_and_errors(seed_assistant: Assistant) -> None:
     out = run(
         seed_assistant,
-        [":open 1", "what is a DaemonSet good for", ":open 1", ":more", ":copy x", ":nope", ":help"],
+        [":open 1", "when should I pick a DaemonSet", ":open 1", ":more", ":copy x", ":nope", ":help"],
     )
     assert "ask a question first" in out
     assert "ensure pod is running on every node" in out
@@ -84,7 +84,7 @@ def test_osc52_copy_writes_the_sequence() -> None:
 
 
 def test_commands_without_a_number_explain_themselves(seed_assistant: Assistant) -> None:
-    out = run(seed_assistant, [":open", "what is a DaemonSet good for", ":open", ":copy", ":fill x"])
+    out = run(seed_assistant, [":open", "when should I pick a DaemonSet", ":open", ":copy", ":fill x"])
     assert out.count(":open N shows the whole section of passage N") == 2  # before and after a question
     assert ":copy N copies snippet [N] to the clipboard, e.g. :copy 1" in out
     assert "give a number: :fill N fills in the placeholders" in out
