@@ -35,13 +35,13 @@ def compose_answer(
             others = tuple(t for t in query.comparison.sides if t != term)
             side_query = parse_query(f"{term} {query.comparison.aspect}".strip())
             side_passages, _, _ = retrieve(side_query, SIDE_PASSAGES, 0, 0)
-            points = key_points(side_query.text, side_passages, limit=3, side=term, others=others)
+            points = key_points(side_query, side_passages, limit=3, side=term, others=others)
             sides.append(Side(term, points, side_passages))
     answer = Answer(
         question,
         passages,
         snippets,
-        key_points=key_points(query.text, passages) if offset == 0 and relevant else [],
+        key_points=key_points(query, passages) if offset == 0 and relevant else [],
         comparison=sides,
         warnings=outdated(snippets),
         rewritten=query.text if query.rewritten else None,

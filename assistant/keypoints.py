@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from assistant.answer import KeyPoint
 from assistant.lexical import QUESTION_WORDS, tokenize
+from assistant.query import Query
 from assistant.search import Hit
 
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -55,12 +56,12 @@ def _terms(text: str) -> set[str]:
 
 
 def key_points(
-    query: str, passages: list[Hit], limit: int = 3, side: str = "", others: tuple[str, ...] = ()
+    query: Query, passages: list[Hit], limit: int = 3, side: str = "", others: tuple[str, ...] = ()
 ) -> list[KeyPoint]:
-    """Up to `limit` lines that share the most query terms, favouring higher passages. With `side` (one side of
-    a comparison), only lines about that side qualify: the line, its list label or its section title names it,
-    and not only the other sides."""
-    terms = _terms(query)
+    """Up to `limit` lines that share the most of the question's content terms, favouring higher passages. With
+    `side` (one side of a comparison), only lines about that side qualify: the line, its list label or its
+    section title names it, and not only the other sides."""
+    terms = set(query.terms) - GENERIC
     side_terms = _terms(side)
     other_terms = set().union(*(_terms(o) for o in others)) - side_terms if others else set()
     if not terms and not side_terms:

@@ -427,7 +427,7 @@ def relevant_snippets(
 
 
 STRONG_MATCH = 2.5  # action_score of a command doing an asked verb on the asked resource, and more (main request…)
-MANIFEST_WORDS = {"yaml", "manifest", "manifests", "spec", "file", "definition"}
+MANIFEST_WORDS = {"spec", "file", "definition"}  # besides the words that name YAML (Query.snippet_kind)
 
 
 def diversify(
@@ -447,7 +447,7 @@ def diversify(
     has_match = {kind: any(v == kind and matches[si] >= 1.5 for si, v in is_yaml.items()) for kind in (True, False)}
     if len(ranked) <= window or not has_match[False]:
         return ranked
-    wants_yaml = bool(MANIFEST_WORDS & set(query.words))
+    wants_yaml = query.snippet_kind == "yaml" or bool(MANIFEST_WORDS & set(query.words))
     most = {True: 3 if wants_yaml else 2, False: 3 if has_match[True] else window}
     waiting = {actions[si] for si, _ in ranked if si in actions}
     if len(waiting) < 2:
