@@ -284,6 +284,8 @@ class RankConfig:
     lexical_weight: float = 0.3  # z-score fusion: BM25's share; the dense cosine has the rest
     page_weight: float = 0.1  # page aggregation: share of a page's other candidates added to each of its chunks
     page_others: int = 3  # how many of a page's other candidates count
+    crowd_per_page: int = 1  # host crowding: passages of one page among the first crowd_window while others wait
+    crowd_window: int = 10
     generated_penalty: float = 0.5  # subtracted (in standard deviations) from chunks of generated reference pages
     rrf_k: int = 60  # snippets fuse ranks (their signals are too unlike for scores)
     snippet_pool: int = 60  # snippets considered for an answer, before the relevance floor
@@ -327,6 +329,24 @@ def fuse_passages(lexical: np.ndarray, dense: np.ndarray, config: RankConfig) ->
     w = config.lexical_weight
     fused = w * zscores(lexical, candidates) + (1 - w) * zscores(dense, candidates)
     return candidates, fused
+
+
+def crowd(ranked: list[tuple[int, float]], pages: np.ndarray, config: RankConfig) -> list[tuple[int, float]]:
+    """Host crowding: among the first `crowd_window` results, at most `crowd_per_page` from one page while
+    other pages wait; the held ones follow, in order. One long page cannot fill every slot."""
+    if not config.crowd_per_page:
+        return ranked
+    head: list[tuple[int, float]] = []
+    held: list[tuple[int, float]] = []
+    count: dict[int, int] = {}
+    for item in ranked[: config.crowd_window * 4]:
+        page = int(pages[item[0]])
+        if len(head) < config.crowd_window and count.get(page, 0) < config.crowd_per_page:
+            head.append(item)
+            count[page] = count.get(page, 0) + 1
+        else:
+            held.append(item)
+    return head + held + ranked[config.crowd_window * 4 :]
 
 
 def aggregate_pages(candidates: np.ndarray, fused: np.ndarray, pages: np.ndarray, config: RankConfig) -> np.ndarray:
@@ -381,7 +401,7 @@ def rank(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig
         fused = fused - config.generated_penalty * reader.chunk_generated[candidates]
         fused = aggregate_pages(candidates, fused, reader.chunk_page, config)
         order = np.argsort(-fused, kind="stable")
-        passages = [(int(candidates[i]), float(fused[i])) for i in order]
+        passages = crowd([(int(candidates[i]), float(fused[i])) for i in order], reader.chunk_page, config)
     else:
         passages = []
     relevant = is_relevant(dense_sims, config)

@@ -170,3 +170,15 @@ def test_opening_a_command_group_passage_shows_the_section_around_its_fence(seed
     assert section[0].headings == group.chunk.headings[:-1]  # … › CKAD Commands
     text = "\n".join(piece.text for piece in section)
     assert "# General Commands" in text and "kubectl rollout undo deploy/nginx" in text
+
+
+def test_host_crowding_lets_other_pages_in_before_a_page_repeats() -> None:
+    import numpy as np
+
+    from assistant.search import CONFIG, crowd
+
+    pages = np.array([0, 0, 0, 1, 2, 1])  # chunk → page
+    ranked = [(0, 9.0), (1, 8.0), (2, 7.0), (3, 6.0), (4, 5.0), (5, 4.0)]
+    assert [ci for ci, _ in crowd(ranked, pages, CONFIG)] == [0, 3, 4, 1, 2, 5]
+    one_page = np.zeros(6, dtype=int)  # a single notes file: the order is left alone
+    assert crowd(ranked, one_page, CONFIG) == ranked
