@@ -69,13 +69,9 @@ def _plain(answer: Answer, full: bool) -> Iterator[str]:
         yield not_relevant(answer)
     elif not answer.passages and not answer.snippets:
         yield "Nothing in your notes matches that question."
-    for side in answer.comparison if answer.relevant else []:
-        yield sanitize(side.term)
-        for point in side.points:
-            hit = side.passages[point.passage - 1]
-            yield f"- {sanitize(point.text)} ({location(hit.chunk.path, hit.chunk.start_line)})"
-        if not side.points:
-            yield "- (nothing specific in your notes)"
+    for term, points in _sides(answer):
+        yield term
+        yield from (f"- {text} ({where})" if where else f"- {text}" for text, where in points)
         yield ""
     warned: dict[str, int] = {}
     for s in snippets:
@@ -102,6 +98,16 @@ def _plain(answer: Answer, full: bool) -> Iterator[str]:
             yield ""
 
 
+def _sides(answer: Answer) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    """Each side of a comparison: its term and its points as (text, file:line), sanitised."""
+    for side in answer.comparison if answer.relevant else []:
+        points = []
+        for point in side.points:
+            hit = side.passages[point.passage - 1]
+            points.append((sanitize(point.text), location(hit.chunk.path, hit.chunk.start_line)))
+        yield sanitize(side.term), points or [("(nothing specific in your notes)", "")]
+
+
 def _source(hit: Any) -> str:
     return sanitize(location(hit.chunk.path, hit.chunk.start_line))
 
@@ -124,14 +130,10 @@ def _markdown(answer: Answer, full: bool) -> Iterator[str]:
         yield ""
     elif not answer.passages and not answer.snippets:
         yield "Nothing in your notes matches that question."
-    for side in answer.comparison if answer.relevant else []:
-        yield f"**{sanitize(side.term)}**"
+    for term, points in _sides(answer):
+        yield f"**{term}**"
         yield ""
-        for point in side.points:
-            hit = side.passages[point.passage - 1]
-            yield f"- {sanitize(point.text)} (`{location(hit.chunk.path, hit.chunk.start_line)}`)"
-        if not side.points:
-            yield "- (nothing specific in your notes)"
+        yield from (f"- {text} (`{where}`)" if where else f"- {text}" for text, where in points)
         yield ""
     warned: dict[str, int] = {}
     for s in snippets:
