@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import mmap
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import zip_longest
@@ -285,6 +286,7 @@ class RankConfig:
     page_weight: float = 0.1  # page aggregation: share of a page's other candidates added to each of its chunks
     page_others: int = 3  # how many of a page's other candidates count
     crowd_per_page: int = 1  # host crowding: passages of one page among the first crowd_window while others wait
+    crowd_per_section: int = 1  # the same for the pieces of one heading section
     crowd_window: int = 10
     generated_penalty: float = 0.5  # subtracted (in standard deviations) from chunks of generated reference pages
     rrf_k: int = 60  # snippets fuse ranks (their signals are too unlike for scores)
@@ -331,22 +333,25 @@ def fuse_passages(lexical: np.ndarray, dense: np.ndarray, config: RankConfig) ->
     return candidates, fused
 
 
-def crowd(ranked: list[tuple[int, float]], pages: np.ndarray, config: RankConfig) -> list[tuple[int, float]]:
-    """Host crowding: among the first `crowd_window` results, at most `crowd_per_page` from one page while
-    other pages wait; the held ones follow, in order. One long page cannot fill every slot."""
-    if not config.crowd_per_page:
+def crowd(
+    ranked: list[tuple[int, float]], key: Callable[[int], Hashable], limit: int, window: int
+) -> list[tuple[int, float]]:
+    """Crowding: among the first `window` results, at most `limit` with the same key (the same page, the same
+    section) while others wait; the held ones follow, in order. One long page, or one section split in pieces,
+    cannot fill every slot."""
+    if not limit:
         return ranked
     head: list[tuple[int, float]] = []
     held: list[tuple[int, float]] = []
-    count: dict[int, int] = {}
-    for item in ranked[: config.crowd_window * 4]:
-        page = int(pages[item[0]])
-        if len(head) < config.crowd_window and count.get(page, 0) < config.crowd_per_page:
+    count: dict[Hashable, int] = {}
+    for item in ranked[: window * 4]:
+        k = key(item[0])
+        if len(head) < window and count.get(k, 0) < limit:
             head.append(item)
-            count[page] = count.get(page, 0) + 1
+            count[k] = count.get(k, 0) + 1
         else:
             held.append(item)
-    return head + held + ranked[config.crowd_window * 4 :]
+    return head + held + ranked[window * 4 :]
 
 
 def aggregate_pages(candidates: np.ndarray, fused: np.ndarray, pages: np.ndarray, config: RankConfig) -> np.ndarray:
@@ -401,7 +406,11 @@ def rank(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig
         fused = fused - config.generated_penalty * reader.chunk_generated[candidates]
         fused = aggregate_pages(candidates, fused, reader.chunk_page, config)
         order = np.argsort(-fused, kind="stable")
-        passages = crowd([(int(candidates[i]), float(fused[i])) for i in order], reader.chunk_page, config)
+        passages = [(int(candidates[i]), float(fused[i])) for i in order]
+        window = config.crowd_window
+        section = lambda ci: (int(reader.chunk_page[ci]), tuple(reader.headings(ci)))  # noqa: E731
+        passages = crowd(passages, section, config.crowd_per_section, window)
+        passages = crowd(passages, lambda ci: int(reader.chunk_page[ci]), config.crowd_per_page, window)
     else:
         passages = []
     relevant = is_relevant(dense_sims, config)

@@ -175,10 +175,11 @@ def test_opening_a_command_group_passage_shows_the_section_around_its_fence(seed
 def test_host_crowding_lets_other_pages_in_before_a_page_repeats() -> None:
     import numpy as np
 
-    from assistant.search import CONFIG, crowd
+    from assistant.search import crowd
 
     pages = np.array([0, 0, 0, 1, 2, 1])  # chunk → page
     ranked = [(0, 9.0), (1, 8.0), (2, 7.0), (3, 6.0), (4, 5.0), (5, 4.0)]
-    assert [ci for ci, _ in crowd(ranked, pages, CONFIG)] == [0, 3, 4, 1, 2, 5]
-    one_page = np.zeros(6, dtype=int)  # a single notes file: the order is left alone
-    assert crowd(ranked, one_page, CONFIG) == ranked
+    assert [ci for ci, _ in crowd(ranked, lambda ci: pages[ci], 1, 10)] == [0, 3, 4, 1, 2, 5]
+    assert [ci for ci, _ in crowd(ranked, lambda ci: pages[ci], 2, 10)] == [0, 1, 3, 4, 5, 2]
+    assert crowd(ranked, lambda ci: 0, 1, 10) == ranked  # a single notes file: the order is left alone
+    assert crowd(ranked, lambda ci: pages[ci], 0, 10) == ranked  # crowding off
