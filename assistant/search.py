@@ -180,19 +180,11 @@ def _dense(vectors: np.ndarray, qvec: np.ndarray, n: int) -> tuple[dict[int, int
     if not len(vectors):
         return {}, np.zeros(0, np.float32)
     sims = np.asarray(vectors @ qvec.astype(np.float32))
-    n = min(n, len(sims))
-    top = np.argpartition(-sims, n - 1)[:n]
-    top = top[np.argsort(-sims[top], kind="stable")]
-    return {int(i): r for r, i in enumerate(top)}, sims
+    return {int(i): r for r, i in enumerate(top(sims, n))}, sims
 
 
 def _lexical_ranks(scores: np.ndarray, n: int) -> dict[int, int]:
-    if not len(scores):
-        return {}
-    n = min(n, len(scores))
-    top = np.argpartition(-scores, n - 1)[:n]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return {int(i): r for r, i in enumerate(top) if scores[i] > 0}
+    return {int(i): r for r, i in enumerate(top(scores, n)) if scores[i] > 0}
 
 
 def command_matches(
