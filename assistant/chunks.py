@@ -115,6 +115,16 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
     return chunks
 
 
+def is_group_passage(chunk: Chunk) -> bool:
+    """A comment-labelled command group offered as a passage of its own (see _group_chunks)."""
+    return (
+        len(chunk.snippets) == 1
+        and chunk.snippets[0].kind == "group"
+        and bool(chunk.headings)
+        and chunk.snippets[0].label == chunk.headings[-1]
+    )
+
+
 def _group_chunks(section: _Section, lines: list[str], generated: bool) -> Iterator[Chunk]:
     """Each comment-labelled command group of a long shell fence as a passage of its own: its heading path is
     the section's plus the comment, its text the comment and the commands, byte-exact. A question about one

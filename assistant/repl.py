@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from assistant.search import Hit, SnippetHit
 
 HELP = """\
-Ask a question in plain words, e.g. "Flannel vs Calico?" or "how do I roll back a deployment".
+Ask a question in plain words, e.g. "Flannel vs Calico?" or "how do I undo a rollout".
 Follow-ups use the conversation: "which one is faster?", "show me the yaml", "and for StatefulSets?".
 Snippets are numbered [1], [2], …; passages 1., 2., … (the numbers stay those on screen after :more).
   :more       the rest of the answer, then the next results

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.chunks import is_group_passage
 from assistant.commands import KINDS, SUBCOMMAND_WORDS
 from assistant.lexical import LexicalIndex
 from assistant.model import Chunk, Snippet
@@ -148,16 +149,6 @@ class IndexReader:
             pieces.append(nxt)
             j += 1
         return pieces
-
-
-def is_group_passage(chunk: Chunk) -> bool:
-    """A comment-labelled command group offered as a passage of its own (see chunks._group_chunks)."""
-    return (
-        len(chunk.snippets) == 1
-        and chunk.snippets[0].kind == "group"
-        and bool(chunk.headings)
-        and chunk.snippets[0].label == chunk.headings[-1]
-    )
 
 
 def _guarded(load: Any, path: Path) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.chunks import chunk_file, chunk_markdown
+from assistant.chunks import chunk_file, chunk_markdown, is_group_passage
 from assistant.markup import clean_markup
 from tests.conftest import SEED
 
@@ -37,18 +37,12 @@ def ckad_snippets():  # type: ignore[no-untyped-def]
 
 def test_comment_lines_in_fences_are_not_headings() -> None:
     # A comment in a fence labels a command group (a passage of its own), it never opens a section.
-    sections = {h for c in seed_chunks() if not _is_group(c) for h in c.headings}
+    sections = {h for c in seed_chunks() if not is_group_passage(c) for h in c.headings}
     assert "General Commands" not in sections
     (ckad,) = by_heading("CKAD Commands")
     assert "# General Commands" in ckad.text
     (general,) = by_heading("General Commands")
-    assert _is_group(general) and general.text.startswith("# General Commands\n")
-
-
-def _is_group(chunk) -> bool:  # type: ignore[no-untyped-def]
-    return (
-        len(chunk.snippets) == 1 and chunk.snippets[0].kind == "group" and chunk.snippets[0].label == chunk.headings[-1]
-    )
+    assert is_group_passage(general) and general.text.startswith("# General Commands\n")
 
 
 def test_fences_are_byte_exact() -> None:

@@ -263,6 +263,15 @@ def test_kt_watch_in_a_terminal_keeps_its_lines_and_no_progress_bar(tmp_path: Pa
                 n, next_poke = n + 1, time.monotonic() + 1.0
         raise AssertionError(f"{pattern!r} never on screen:\n" + "\n".join(screen.display))
 
+    def screen_after_idle() -> str:
+        """The screen after a second of idleness, with whatever was drawn in it."""
+        time.sleep(1.0)
+        try:
+            stream.feed(child.read_nonblocking(65536, timeout=0.5))
+        except pexpect.TIMEOUT:
+            pass
+        return "\n".join(line.rstrip() for line in screen.display)
+
     try:
         screen_until(r"index up to date: 2 files")
         assert seen_bar, "the first build showed no progress bar (the test would prove nothing)"
@@ -270,12 +279,7 @@ def test_kt_watch_in_a_terminal_keeps_its_lines_and_no_progress_bar(tmp_path: Pa
         screen_until(r"pods\.md changed", poke=first)
         second = lambda n: (notes / "k8s.md").write_text(f"# Only this\n\nsecond edit {n}\n")  # noqa: E731
         text = screen_until(r"k8s\.md changed", poke=second)
-        time.sleep(1.0)  # idle: nothing may redraw
-        try:
-            stream.feed(child.read_nonblocking(65536, timeout=0.5))
-        except pexpect.TIMEOUT:
-            pass
-        text = "\n".join(line.rstrip() for line in screen.display)
+        text = screen_after_idle()  # idle: nothing may redraw
     finally:
         child.terminate(force=True)
     lines = [ln for ln in text.splitlines() if ln]
@@ -290,12 +294,7 @@ def test_kt_watch_in_a_terminal_keeps_its_lines_and_no_progress_bar(tmp_path: Pa
     child = pexpect.spawn(sys.executable, child.args[1:], env=env, dimensions=(40, 100))
     try:
         text = screen_until(r"index up to date: 2 files")
-        time.sleep(1.0)
-        try:
-            stream.feed(child.read_nonblocking(65536, timeout=0.5))
-        except pexpect.TIMEOUT:
-            pass
-        text = "\n".join(line.rstrip() for line in screen.display)
+        text = screen_after_idle()
     finally:
         child.terminate(force=True)
     assert "reading notes" not in text and "━" not in text, text
