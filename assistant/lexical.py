@@ -92,9 +92,10 @@ def _previous_counts(folder: Path | None, stopwords: frozenset[str]) -> _Counts 
         return None  # older layout or unreadable: every text is tokenised afresh
 
 
-def build(texts: list[str], folder: Path, previous: Path | None = None) -> None:
+def build(texts: list[str], folder: Path, previous: Path | None = None, groups: np.ndarray | None = None) -> None:
     """Index the texts and save them in folder. Texts already counted in `previous` (an earlier build's folder)
-    keep their counts; only the others are tokenised."""
+    keep their counts; only the others are tokenised. `groups` (a group id per text, e.g. its page) also
+    indexes each group as one document, from the same counts: nothing is tokenised twice."""
     from assistant.vectors import text_hash
 
     stopwords = english_stopwords()
@@ -131,11 +132,32 @@ def build(texts: list[str], folder: Path, previous: Path | None = None) -> None:
     np.save(folder / "data.csc.index.npy", data)
     np.save(folder / "indices.csc.index.npy", indices)
     np.save(folder / "indptr.csc.index.npy", indptr)
+    if groups is not None:
+        for name, array in zip(("data", "indices", "indptr"), _scores(*_group_counts(terms, tfs, ptr, groups, len(vocab)))):
+            np.save(folder / f"{name}.groups.npy", array)
+
+
+def _group_counts(
+    terms: np.ndarray, tfs: np.ndarray, ptr: np.ndarray, groups: np.ndarray, n_terms: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The term counts of each group of texts (the sum of its texts' counts), as _scores takes them."""
+    width = max(n_terms, 1)
+    group = np.repeat(np.asarray(groups, dtype=np.int64), np.diff(ptr))
+    key = group * width + terms
+    order = np.argsort(key, kind="stable")  # by group, then term (a third of np.unique's time)
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
+    unique = key[starts]
+    summed = np.add.reduceat(tfs[order], starts).astype(np.int32) if len(key) else np.zeros(0, np.int32)
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    sizes = np.bincount(unique // width, minlength=n_groups)
+    return (unique % width).astype(np.int32), summed, sizes, n_terms
 
 
 def _scores(terms: np.ndarray, tfs: np.ndarray, sizes: np.ndarray, n_terms: int) -> tuple[np.ndarray, ...]:
     """BM25 (Lucene variant) of every (text, term) pair, as a CSC matrix: column t lists the texts holding
-    term t and their scores, so a query adds up a few columns."""
+    term t and their scores, so a query adds up a few columns. `sizes`: each text's number of distinct terms
+    (its row of `terms`/`tfs`)."""
     n_docs = len(sizes)
     doc = np.repeat(np.arange(n_docs, dtype=np.int32), sizes)
     doc_len = np.bincount(doc, weights=tfs, minlength=n_docs)
@@ -161,13 +183,27 @@ class LexicalIndex:
         self.data = np.load(folder / "data.csc.index.npy", mmap_mode="r", allow_pickle=False)
         self.indices = np.load(folder / "indices.csc.index.npy", mmap_mode="r", allow_pickle=False)
         self.indptr = np.load(folder / "indptr.csc.index.npy", mmap_mode="r", allow_pickle=False)
+        self.folder = folder
 
     def scores(self, query: str) -> np.ndarray:
-        out = np.zeros(self.num_docs, dtype=np.float32)
+        return self._add_up(query, self.data, self.indices, self.indptr, self.num_docs)
+
+    def group_scores(self, query: str, n_groups: int) -> np.ndarray:
+        """BM25 of each group of texts (see build's `groups`) taken as one document: a page as a whole."""
+        data, indices, indptr = (
+            np.load(self.folder / f"{name}.groups.npy", mmap_mode="r", allow_pickle=False)
+            for name in ("data", "indices", "indptr")
+        )
+        return self._add_up(query, data, indices, indptr, n_groups)
+
+    def _add_up(
+        self, query: str, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n_docs: int
+    ) -> np.ndarray:
+        out = np.zeros(n_docs, dtype=np.float32)
         for token in set(query_tokens(query, self.stopwords)):
             tid = self.vocab.get(token)
             if tid is None:
                 continue
-            a, b = int(self.indptr[tid]), int(self.indptr[tid + 1])
-            out[self.indices[a:b]] += self.data[a:b]  # a token's column holds each doc once
+            a, b = int(indptr[tid]), int(indptr[tid + 1])
+            out[indices[a:b]] += data[a:b]  # a token's column holds each doc once
         return out

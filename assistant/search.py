@@ -105,6 +105,11 @@ class IndexReader:
     def chunk_bm25(self) -> LexicalIndex:
         return _guarded(LexicalIndex, self.gen / "bm25_chunks")
 
+    def page_bm25(self, query: str) -> np.ndarray:
+        """BM25 of each page taken as one document (chunk_page numbers the pages)."""
+        n_pages = int(self.chunk_page.max()) + 1 if self.n_chunks else 0
+        return _guarded(lambda _: self.chunk_bm25.group_scores(query, n_pages), self.gen / "bm25_chunks")
+
     @cached_property
     def snippet_bm25(self) -> LexicalIndex:
         return _guarded(LexicalIndex, self.gen / "bm25_snippets")
@@ -268,6 +273,7 @@ class RankConfig:
     lexical_weight: float = 0.3  # z-score fusion: BM25's share; the dense cosine has the rest
     page_weight: float = 0.1  # page aggregation: share of a page's other candidates added to each of its chunks
     page_others: int = 3  # how many of a page's other candidates count
+    page_lexical: float = 0.2  # document-level evidence: the z-scored BM25 of a chunk's whole page, added
     crowd_per_page: int = 1  # host crowding: passages of one page among the first crowd_window while others wait
     crowd_per_section: int = 1  # the same for the pieces of one heading section
     crowd_window: int = 10
@@ -379,13 +385,17 @@ def is_relevant(dense_sims: np.ndarray, config: RankConfig) -> bool:
 def rank(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig = CONFIG) -> Ranking:
     """Passages and snippets, each as (index, score), best first, and whether they answer at all.
 
-    Passages: BM25 (question-phrasing stopwords left out) and the dense cosine, z-score fused, then page
+    Passages: BM25 (question-phrasing stopwords left out) and the dense cosine, z-score fused, plus the BM25 of
+    each chunk's whole page (document-level evidence for passage retrieval, Callan 1994), then page
     aggregation. Snippets fuse the ranks of their own dense and BM25 scores (label, heading path, nearby prose,
     code), of the passage they sit in, and of the commands that do what the question asks."""
     dense_sims = np.asarray(reader.chunk_vectors @ qvec.astype(np.float32)) if reader.n_chunks else np.zeros(0)
     lexical = reader.chunk_bm25.scores(query.text)
     if reader.n_chunks:
         candidates, fused = fuse_passages(lexical, dense_sims, config)
+        if config.page_lexical:
+            page = reader.page_bm25(query.text)[reader.chunk_page]
+            fused = fused + config.page_lexical * zscores(page, candidates)
         fused = fused - config.generated_penalty * reader.chunk_generated[candidates]
         fused = aggregate_pages(candidates, fused, reader.chunk_page, config)
         order = np.argsort(-fused, kind="stable")

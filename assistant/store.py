@@ -10,7 +10,8 @@ atomically.
         chunks.jsonl      one chunk per line;  chunk_offsets.npy: byte offset of each line
         snippets.jsonl    one snippet per line; snippet_offsets.npy, snippet_chunk.npy (owning chunk)
         chunks.faiss      IndexFlatIP over normalised chunk vectors; snippets.faiss the same for snippets
-        bm25_chunks/, bm25_snippets/   BM25 scores and per-text term counts (see lexical.py)
+        bm25_chunks/, bm25_snippets/   BM25 scores and per-text term counts (see lexical.py); bm25_chunks
+                                       also scores each page as one document
 
 A build writes a new generation beside the live one, fsyncs it, then renames CURRENT: a reader sees the old
 index or the new one, never a mix. Every file's xxh3 checksum is in the manifest and is checked each time a
@@ -417,16 +418,17 @@ class IndexStore:
         np.save(tmp / "snippet_chunk.npy", np.array([ci for ci, _ in snippets], dtype=np.int32))
         np.save(tmp / "chunk_generated.npy", np.array([c.generated for c in chunks], dtype=np.bool_))
         pages = {path: n for n, path in enumerate(dict.fromkeys(c.path for c in chunks))}
-        np.save(tmp / "chunk_page.npy", np.array([pages[c.path] for c in chunks], dtype=np.int32))
+        chunk_page = np.array([pages[c.path] for c in chunks], dtype=np.int32)
+        np.save(tmp / "chunk_page.npy", chunk_page)
         features = [snippet_features(s.code, s.lang) for _, s in snippets]
         (tmp / "snippet_features.json").write_text(json.dumps(features, separators=(",", ":")))
         write_faiss(tmp / "chunks.faiss", cvecs)
         write_faiss(tmp / "snippets.faiss", svecs)
-        for folder, texts in (
-            ("bm25_chunks", [chunk_lexical_text(c) for c in chunks]),
-            ("bm25_snippets", [snippet_lexical_text(s) for _, s in snippets]),
+        for folder, texts, groups in (
+            ("bm25_chunks", [chunk_lexical_text(c) for c in chunks], chunk_page),  # pages too, as wholes
+            ("bm25_snippets", [snippet_lexical_text(s) for _, s in snippets], None),
         ):
-            lexical.build(texts, tmp / folder, previous / folder if previous else None)
+            lexical.build(texts, tmp / folder, previous / folder if previous else None, groups)
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
         manifest["checksums"] = {p.relative_to(tmp).as_posix(): _checksum(p) for p in files}
         data = json.dumps(manifest, indent=1).encode()

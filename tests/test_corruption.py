@@ -31,6 +31,7 @@ GENERATION_FILES = [
     "snippet_chunk.npy", "chunk_generated.npy", "chunk_page.npy", "chunks.faiss", "snippets.faiss",
     "snippet_features.json",
     *(f"{folder}/{name}" for folder in ("bm25_chunks", "bm25_snippets") for name in BM25_FILES),
+    *(f"bm25_chunks/{name}.groups.npy" for name in ("data", "indices", "indptr")),  # each page as one document
 ]  # fmt: skip
 
 

@@ -72,3 +72,18 @@ def test_empty_corpus_and_empty_texts(tmp_path: Path) -> None:
     lexical.build(["", "the and of", "pod"], tmp_path / "blank")
     scores = LexicalIndex(tmp_path / "blank").scores("pods")
     assert scores[2] > 0 and scores[0] == scores[1] == 0
+
+
+def test_group_scores_equal_bm25_of_each_group_joined(tmp_path: Path) -> None:
+    """A page scored as a whole (document-level evidence) is exactly BM25 over its chunks' texts joined."""
+    rng = random.Random(5)
+    texts = corpus(6, 120)
+    groups = np.array(sorted(rng.randrange(17) for _ in texts))
+    groups[groups == 3] = 4  # a page number no chunk has scores zero
+    lexical.build(texts, tmp_path / "chunks", groups=groups)
+    joined = ["\n".join(t for t, g in zip(texts, groups, strict=True) if g == n) for n in range(17)]
+    lexical.build(joined, tmp_path / "pages")
+    ours, reference = LexicalIndex(tmp_path / "chunks"), LexicalIndex(tmp_path / "pages")
+    for word in [*WORDS, "pod taint", "calico flannel cni"]:
+        assert np.allclose(ours.group_scores(word, 17), reference.scores(word), rtol=1e-5, atol=1e-6), word
+    assert ours.group_scores("pod", 17)[3] == 0
