@@ -133,7 +133,8 @@ def build(texts: list[str], folder: Path, previous: Path | None = None, groups: 
     np.save(folder / "indices.csc.index.npy", indices)
     np.save(folder / "indptr.csc.index.npy", indptr)
     if groups is not None:
-        for name, array in zip(("data", "indices", "indptr"), _scores(*_group_counts(terms, tfs, ptr, groups, len(vocab)))):
+        group_scores = _scores(*_group_counts(terms, tfs, ptr, groups, len(vocab)))
+        for name, array in zip(("data", "indices", "indptr"), group_scores, strict=True):
             np.save(folder / f"{name}.groups.npy", array)
 
 
