@@ -197,9 +197,7 @@ class LexicalIndex:
         )
         return self._add_up(query, data, indices, indptr, n_groups)
 
-    def _add_up(
-        self, query: str, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n_docs: int
-    ) -> np.ndarray:
+    def _add_up(self, query: str, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n_docs: int) -> np.ndarray:
         out = np.zeros(n_docs, dtype=np.float32)
         for token in set(query_tokens(query, self.stopwords)):
             tid = self.vocab.get(token)
