@@ -183,3 +183,37 @@ def test_host_crowding_lets_other_pages_in_before_a_page_repeats() -> None:
     assert [ci for ci, _ in crowd(ranked, lambda ci: pages[ci], 2, 10)] == [0, 1, 3, 4, 5, 2]
     assert crowd(ranked, lambda ci: 0, 1, 10) == ranked  # a single notes file: the order is left alone
     assert crowd(ranked, lambda ci: pages[ci], 0, 10) == ranked  # crowding off
+
+
+def test_a_page_about_the_question_is_scored_as_a_whole(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Document-level evidence: each page's BM25 as one document lines up with the chunks' page numbers, and a
+    page that is about the question throughout comes before a page that mentions its words once."""
+    from assistant.config import Settings
+    from assistant.query import parse_query
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "etcd-backups.md").write_text(
+        "# Backing up the control plane\n\n## Taking a snapshot\n\nRun `etcdctl snapshot save /var/backups/etcd.db`"
+        " on a control plane node, with the etcd client certificates.\n\n## Checking the snapshot\n\n"
+        "`etcdctl snapshot status /var/backups/etcd.db` prints its hash, revision and size.\n\n"
+        "## Restoring\n\nStop the API server, then `etcdctl snapshot restore` into a fresh data directory.\n\n"
+        "## Schedule\n\nA systemd timer takes a snapshot every six hours and keeps a week of them.\n"
+    )
+    (notes / "cluster-upgrades.md").write_text(
+        "# Upgrading the cluster\n\n## Before you start\n\nRead the release notes and drain one node at a time."
+        " Save an etcd snapshot first.\n\n## Control plane\n\nRun `kubeadm upgrade plan`, then `kubeadm upgrade"
+        " apply` with the new version.\n\n## Workers\n\nUpgrade kubelet and kubectl on each worker, then uncordon.\n"
+    )
+    assistant = Assistant(Settings((notes,), tmp_path / "index"), notice=lambda m: None, embedder=embedder)
+    assistant.update()
+    reader = assistant.reader()
+    question = "how do I restore etcd from a snapshot, and how often should snapshots be taken?"
+    query = parse_query(question)
+    pages = reader.page_bm25(query.text)
+    backups = {
+        int(reader.chunk_page[ci]) for ci in range(reader.n_chunks) if reader.chunk(ci).path.endswith("etcd-backups.md")
+    }
+    assert len(pages) == 2 and backups == {int(pages.argmax())}
+    passages, _, relevant = assistant.retrieve(reader, query, k=3, n_snippets=0)
+    assert relevant and passages[0].chunk.path.endswith("etcd-backups.md")
