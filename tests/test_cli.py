@@ -18,7 +18,7 @@ def args(seed_assistant: Assistant) -> list[str]:
 
 
 def test_ask_json_has_the_documented_keys(seed_assistant: Assistant) -> None:
-    result = runner.invoke(app, ["ask", "how do I roll back a deployment", "--json", *args(seed_assistant)])
+    result = runner.invoke(app, ["ask", "undo the last rollout of my nginx deployment", "--json", *args(seed_assistant)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert {"question", "passages", "snippets"} <= set(data)
