@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -191,11 +191,14 @@ class LexicalIndex:
 
     def group_scores(self, query: str, n_groups: int) -> np.ndarray:
         """BM25 of each group of texts (see build's `groups`) taken as one document: a page as a whole."""
-        data, indices, indptr = (
+        return self._add_up(query, *self._groups, n_groups)
+
+    @cached_property
+    def _groups(self) -> tuple[np.ndarray, ...]:
+        return tuple(
             np.load(self.folder / f"{name}.groups.npy", mmap_mode="r", allow_pickle=False)
             for name in ("data", "indices", "indptr")
         )
-        return self._add_up(query, data, indices, indptr, n_groups)
 
     def _add_up(self, query: str, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n_docs: int) -> np.ndarray:
         out = np.zeros(n_docs, dtype=np.float32)
