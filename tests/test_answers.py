@@ -21,7 +21,7 @@ def test_comparison_detection_and_splitting() -> None:
     assert sides("PV or PVC?") == ("PV", "PVC")
     assert sides("compare RWO and RWX") == ("RWO", "RWX")
     assert sides("kube-proxy versus CoreDNS") == ("kube-proxy", "CoreDNS")
-    assert sides("how do I roll back a deployment") is None
+    assert sides("how can I roll a deployment back to its previous version") is None
     assert sides("what is a tunnelling network") is None
     assert detect_comparison("Flannel vs Calico: which one is faster?").aspect == "which one is faster"  # type: ignore[union-attr]
 
@@ -33,11 +33,15 @@ def test_follow_up_rewriting() -> None:
     question, comparison = rewrite("which one is faster?", conv)
     assert question == "Flannel vs Calico: which one is faster" and comparison and comparison.aspect
     assert rewrite("show me the yaml", conv) == ("Flannel Calico show me the yaml", None)
-    conv.add("how do I roll back a deployment", "how do I roll back a deployment", None)
-    assert rewrite("and for StatefulSets?", conv)[0] == "how do I roll back a StatefulSets"
-    assert rewrite("what about pods", conv)[0] == "how do I roll back a pods"
+    conv.add(
+        "how can I roll a deployment back to its previous version",
+        "how can I roll a deployment back to its previous version",
+        None,
+    )
+    assert rewrite("and for StatefulSets?", conv)[0] == "how can I roll a StatefulSets back to its previous version"
+    assert rewrite("what about pods", conv)[0] == "how can I roll a pods back to its previous version"
     assert rewrite("what is etcd", conv)[0] == "what is etcd"  # self-contained: left alone
-    assert not is_followup("create a cronjob") and is_followup("show me the yaml")
+    assert not is_followup("make a cronjob that runs on a schedule") and is_followup("show me the yaml")
 
 
 def test_placeholder_detection_and_fill() -> None:
@@ -51,7 +55,7 @@ def test_placeholder_detection_and_fill() -> None:
 
 
 def test_query_intent() -> None:
-    assert intent_of("what is a StatefulSet") == "concept"
+    assert intent_of("what is a DaemonSet") == "concept"
     assert parse_query("Weave vs Cilium?").intent == "concept"
     assert intent_of("how can I undo a bad rollout") == "howto"
     assert intent_of("claim yaml for 5Gi of storage") == "howto"
@@ -70,7 +74,7 @@ def test_a_question_is_parsed_once_into_what_every_stage_needs() -> None:
 def test_snippets_are_ranked_by_their_own_relevance(seed_assistant: Assistant) -> None:
     # All these commands sit in one passage; each question must bring its own group first.
     for question, expected in [
-        ("how do I roll back a deployment", "kubectl rollout undo deploy/nginx"),
+        ("how can I roll a deployment back to its previous version", "kubectl rollout undo deploy/nginx"),
         ("switch my deployment to a newer container image", "kubectl set image deploy/nginx"),
         ("taint a node", "kubectl taint nodes NodeA"),
         ("expose a pod as a service", "kubectl expose pod redis"),

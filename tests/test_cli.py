@@ -18,7 +18,9 @@ def args(seed_assistant: Assistant) -> list[str]:
 
 
 def test_ask_json_has_the_documented_keys(seed_assistant: Assistant) -> None:
-    result = runner.invoke(app, ["ask", "undo the last rollout of my nginx deployment", "--json", *args(seed_assistant)])
+    result = runner.invoke(
+        app, ["ask", "undo the last rollout of my nginx deployment", "--json", *args(seed_assistant)]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert {"question", "passages", "snippets"} <= set(data)
@@ -38,23 +40,28 @@ def test_ask_json_has_the_documented_keys(seed_assistant: Assistant) -> None:
 
 
 def test_ask_k_limits_results(seed_assistant: Assistant) -> None:
-    result = runner.invoke(app, ["ask", "storage class example", "-k", "2", "--json", *args(seed_assistant)])
+    result = runner.invoke(app, ["ask", "an example of a storage class", "-k", "2", "--json", *args(seed_assistant)])
     data = json.loads(result.stdout)
     assert len(data["passages"]) == 2 and len(data["snippets"]) <= 2
 
 
 def test_stdin_questions_give_one_json_object_per_line(seed_assistant: Assistant) -> None:
     result = runner.invoke(
-        app, ["ask", "--json", *args(seed_assistant)], input="Flannel vs Calico?\n\ncreate a cronjob\n"
+        app,
+        ["ask", "--json", *args(seed_assistant)],
+        input="Flannel vs Calico?\n\nmake a cronjob that runs on a schedule\n",
     )
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
-    assert [json.loads(line)["question"] for line in lines] == ["Flannel vs Calico?", "create a cronjob"]
+    assert [json.loads(line)["question"] for line in lines] == [
+        "Flannel vs Calico?",
+        "make a cronjob that runs on a schedule",
+    ]
     assert "comparison" in json.loads(lines[0])
 
 
 def test_terminal_view_names_sources(seed_assistant: Assistant) -> None:
-    result = runner.invoke(app, ["ask", "how do I view a secret", *args(seed_assistant)])
+    result = runner.invoke(app, ["ask", "show me the contents of a secret", *args(seed_assistant)])
     assert result.exit_code == 0
     assert "kubernetes-therapy.md:" in result.stdout and "kubectl get secret SecretName -o yaml" in result.stdout
 
@@ -78,7 +85,15 @@ def test_missing_notes_folder_is_a_clear_error(tmp_path) -> None:  # type: ignor
 def test_no_index_yet_is_built_on_first_ask(tmp_path, notes_dir) -> None:  # type: ignore[no-untyped-def]
     result = runner.invoke(
         app,
-        ["ask", "create a cronjob", "--json", "--notes", str(notes_dir), "--index", str(tmp_path / "fresh")],
+        [
+            "ask",
+            "make a cronjob that runs on a schedule",
+            "--json",
+            "--notes",
+            str(notes_dir),
+            "--index",
+            str(tmp_path / "fresh"),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "building it" in result.stderr

@@ -143,7 +143,7 @@ def test_top_k_from_config_environment_and_option(
     config: Path, seed_assistant: Assistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def passages(*extra: str) -> int:
-        result = runner.invoke(app, ["ask", "storage class example", "--json", *where(seed_assistant), *extra])
+        result = runner.invoke(app, ["ask", "an example of a storage class", "--json", *where(seed_assistant), *extra])
         assert result.exit_code == 0, result.output
         return len(json.loads(result.stdout)["passages"])
 
@@ -180,7 +180,7 @@ def test_notes_may_be_a_single_file(tmp_path: Path, seed_assistant: Assistant) -
     result = runner.invoke(app, ["index", "--json", *common])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["added"] == ["runbook.md"]
-    result = runner.invoke(app, ["ask", "how do I roll back a deployment", "--json", *common])
+    result = runner.invoke(app, ["ask", "how can I roll a deployment back to its previous version", "--json", *common])
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     assert answer["passages"][0]["path"] == "runbook.md"

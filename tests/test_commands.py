@@ -35,7 +35,7 @@ def test_what_a_question_asks_for() -> None:
     assert "create" in verbs and resources == {"cronjob"}
     verbs, resources = wanted("Scale the web deployment up to 7 replicas")
     assert verbs == {"scale"} and resources == {"deployment"}
-    verbs, resources = wanted("how do I roll back a deployment")
+    verbs, resources = wanted("how can I roll a deployment back to its previous version")
     assert "rollout" in verbs and resources == {"deployment"}
     assert wanted("what is a tunnelling network") == (set(), set())
 
@@ -96,7 +96,7 @@ def test_the_main_request_breaks_ties() -> None:
 
 
 def test_command_matching_finds_the_command_that_does_the_job(seed_assistant) -> None:  # type: ignore[no-untyped-def]
-    answer = seed_assistant.ask("create a cronjob")
+    answer = seed_assistant.ask("make a cronjob that runs on a schedule")
     assert "kubectl create cronjob nginx" in answer.snippets[0].snippet.code
 
 

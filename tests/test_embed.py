@@ -16,7 +16,10 @@ def test_onnx_matches_sentence_transformers(embedder) -> None:  # type: ignore[n
     from assistant.embed import SentenceTransformerEmbedder
 
     chunks = chunk_markdown(SEED.read_text(), SEED.name)
-    texts = [c.embed_text for c in chunks[:24]] + ["Flannel vs Calico?", "how do I roll back a deployment"]
+    texts = [c.embed_text for c in chunks[:24]] + [
+        "Flannel vs Calico?",
+        "how can I roll a deployment back to its previous version",
+    ]
     onnx = embedder.embed(texts)
     reference = SentenceTransformerEmbedder().embed(texts)
     cosines = (onnx * reference).sum(axis=1)

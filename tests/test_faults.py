@@ -107,7 +107,13 @@ def test_read_only_index_answers_with_a_one_line_warning(copy: tuple[Path, Path]
 @read_only_possible
 def test_read_only_notes_and_index_answer_quietly_when_up_to_date(built: tuple[Path, Path]) -> None:
     notes, index = built
-    done = kt_read_only([notes.parent], "ask", "how do I roll back a deployment", "--json", *where(notes, index))
+    done = kt_read_only(
+        [notes.parent],
+        "ask",
+        "how can I roll a deployment back to its previous version",
+        "--json",
+        *where(notes, index),
+    )
     assert done.returncode == 0 and not done.stderr, done.stderr
     assert json.loads(done.stdout)["snippets"][0]["code"].startswith("kubectl rollout undo")
 
@@ -117,7 +123,7 @@ def test_read_only_folder_without_an_index_is_one_clear_error(tmp_path: Path, co
     notes, _ = copy
     empty = tmp_path / "no-index"
     empty.mkdir()
-    for args in (["ask", "how do I roll back a deployment"], ["index"]):
+    for args in (["ask", "how can I roll a deployment back to its previous version"], ["index"]):
         done = kt_read_only([empty], *args, *where(notes, empty))
         assert done.returncode == 1, (args, done.stdout, done.stderr)
         assert "Traceback" not in done.stderr
@@ -129,7 +135,9 @@ def test_read_only_folder_without_an_index_is_one_clear_error(tmp_path: Path, co
 def test_read_only_damaged_index_is_one_clear_error(copy: tuple[Path, Path]) -> None:
     notes, index = copy
     (index / "CURRENT").write_text("gen-gone\n")
-    done = kt_read_only([index], "ask", "how do I roll back a deployment", *where(notes, index))
+    done = kt_read_only(
+        [index], "ask", "how can I roll a deployment back to its previous version", *where(notes, index)
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "cannot be rebuilt here" in done.stderr.strip().splitlines()[-1], done.stderr
 

@@ -32,6 +32,6 @@ def test_asking_loads_no_model_libraries(seed_assistant) -> None:  # type: ignor
     code = (
         "from assistant.core import Assistant\nfrom assistant.config import Settings\nfrom pathlib import Path\n"
         f"a = Assistant(Settings((Path({str(settings.notes[0])!r}),), Path({str(settings.index)!r})))\n"
-        "a.refresh()\nassert a.ask('how do I roll back a deployment').snippets"
+        "a.refresh()\nassert a.ask('undo the last rollout of my nginx deployment').snippets"
     )
     assert _loaded_after(code) == set()

@@ -22,7 +22,7 @@ from assistant.config import Settings
 from assistant.core import Assistant
 from assistant.mcp_tools import BadRequest, _cut, answer_markdown, fence, note_key
 
-QUESTION = "how do I roll back a deployment"
+QUESTION = "how can I roll a deployment back to its previous version"
 COMMAND = "kubectl rollout undo deploy/nginx"
 SEED_NAME = "kubernetes-therapy.md"
 
@@ -345,7 +345,7 @@ def test_the_index_is_refreshed_when_a_note_changes_and_only_then(built: Setting
     tools = NotesTools(assistant)
     assert tools.watch is not None and tools.watch.watching
     tools.search("how do I taint a node")
-    tools.search("how do I view a secret")
+    tools.search("show me the contents of a secret")
     assert len(refreshes) == 1  # the first call; nothing changed since
     with (built.notes[0] / SEED_NAME).open("a") as f:
         f.write("\n## Okapi clusters\n\nOkapi clusters keep their etcd quorum striped across three racks.\n")

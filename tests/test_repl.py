@@ -21,7 +21,7 @@ def test_conversation_with_follow_ups_copy_and_fill(seed_assistant: Assistant) -
     out = run(seed_assistant, [
         "Flannel vs Calico?",
         "which one is faster?",
-        "how do I view a secret",
+        "show me the contents of a secret",
         ":copy 1",
         "stream logs of a container",
         ":fill 1",
@@ -40,8 +40,8 @@ def test_conversation_with_follow_ups_copy_and_fill(seed_assistant: Assistant) -
 
 
 def test_and_for_swaps_the_subject(seed_assistant: Assistant) -> None:
-    out = run(seed_assistant, ["how do I roll back a deployment", "and for StatefulSets?"])
-    assert "(searched as: how do I roll back a StatefulSets)" in out
+    out = run(seed_assistant, ["how can I roll a deployment back to its previous version", "and for StatefulSets?"])
+    assert "(searched as: how can I roll a StatefulSets back to its previous version)" in out
 
 
 def test_open_more_help_and_errors(seed_assistant: Assistant) -> None:
@@ -65,7 +65,7 @@ def test_prompt_toolkit_session_reads_piped_keys(seed_assistant: Assistant) -> N
     with create_pipe_input() as pipe:
         session: PromptSession[str] = PromptSession(input=pipe, output=DummyOutput())
         repl = Repl(seed_assistant, console, session.prompt, interactive=True)
-        pipe.send_text("create a cronjob\r")
+        pipe.send_text("make a cronjob that runs on a schedule\r")
         assert repl.handle(session.prompt("kt> "))
         pipe.send_text(":quit\r")
         assert not repl.handle(session.prompt("kt> "))
@@ -121,10 +121,10 @@ def test_edit_opens_the_editor_at_the_passage_line(seed_assistant: Assistant, tm
     editor.chmod(0o755)
     monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.delenv("EDITOR", raising=False)
-    out = run(seed_assistant, ["how do I view a secret", ":edit 1"])
+    out = run(seed_assistant, ["show me the contents of a secret", ":edit 1"])
     assert "set $VISUAL or $EDITOR to edit notes" in out
     monkeypatch.setenv("VISUAL", str(editor))
-    run(seed_assistant, ["how do I view a secret", ":edit 1"])
-    hit = seed_assistant.ask("how do I view a secret").passages[0]
+    run(seed_assistant, ["show me the contents of a secret", ":edit 1"])
+    hit = seed_assistant.ask("show me the contents of a secret").passages[0]
     note = seed_assistant.settings.notes[0] / hit.chunk.path
     assert record.read_text().split() == [f"+{hit.chunk.start_line}", str(note)]

@@ -32,7 +32,7 @@ def test_flannel_vs_calico_shows_the_network_plugin_passages(seed_assistant: Ass
 
 
 def test_rollback_command_comes_first(seed_assistant: Assistant) -> None:
-    answer = seed_assistant.ask("how do I roll back a deployment")
+    answer = seed_assistant.ask("how can I roll a deployment back to its previous version")
     assert "kubectl rollout undo deploy/nginx" in answer.snippets[0].snippet.code
 
 
@@ -89,7 +89,7 @@ def test_kt_eval_on_a_small_question_file(tmp_path, seed_assistant: Assistant) -
         json.dumps(
             {
                 "id": "a",
-                "question": "how do I roll back a deployment",
+                "question": "how can I roll a deployment back to its previous version",
                 "evidence": ["rollout undo"],
                 "command": "kubectl rollout undo deploy/nginx",
             }
