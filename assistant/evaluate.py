@@ -3,6 +3,8 @@
 - seed format (`evidence`, optional `command`): hit@1, hit@3, MRR@10, command-hit@3.
 - docs format (`paths`): page-hit@1, page-hit@3, MRR@10 (a passage is relevant when its file is one of the pages).
 - CKAD format (`reference_commands`, `reference_kinds`): cmd-hit@5, first-ref cmd-hit@5, kind-hit@5.
+- screen format (`want`, `avoid`): want@1, want@3 (over questions with a `want`), noise@3 (over all questions):
+  what the first screen's commands are worth.
 
 With halves, each set is also scored in two halves split by md5(id) % 2: choose settings on one, read the other.
 """
@@ -59,9 +61,23 @@ def half_of(item: dict[str, Any]) -> int:
     return int(hashlib.md5(str(key).encode()).hexdigest(), 16) % 2
 
 
-FORMATS = {"evidence": "seed", "paths": "docs", "reference_commands": "ckad"}
-SCORERS = {"seed": score_seed, "docs": score_docs}
-MISS_KEYS = ("hit@3", "command-hit@3", "page-hit@3", "cmd-hit@5", "kind-hit@5")
+def score_screen(item: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    """The first screen's commands: does one of the first 3 snippets hold a wanted string (the first one,
+    for want@1), and does any of them hold a string to avoid (a destructive, wrong or fragment command)."""
+    codes = [s["code"] for s in answer["snippets"][:3]]
+    holds = lambda code, strings: any(x in code for x in strings)  # noqa: E731
+    result: dict[str, Any] = {}
+    if item.get("want"):
+        result["want@1"] = bool(codes) and holds(codes[0], item["want"])
+        result["want@3"] = any(holds(c, item["want"]) for c in codes)
+    result["noise@3"] = any(holds(c, item.get("avoid", [])) for c in codes)
+    return result
+
+
+FORMATS = {"evidence": "seed", "paths": "docs", "reference_commands": "ckad", "want": "screen"}
+SCORERS = {"seed": score_seed, "docs": score_docs, "screen": score_screen}
+MISS_KEYS = ("hit@3", "command-hit@3", "page-hit@3", "cmd-hit@5", "kind-hit@5", "want@3")
+NOISE_KEYS = ("noise@3",)  # lower is better: a question misses when it is true
 
 
 def score_ckad(item: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
@@ -94,17 +110,21 @@ def evaluate(assistant: Assistant, path: Path, halves: bool = False) -> dict[str
         raise ValueError(f"{path}: no questions")
     fmt = next((f for key, f in FORMATS.items() if key in items[0]), None)
     if fmt is None:
-        raise ValueError(f"{path}: not a known format (seed: evidence, docs: paths, CKAD: reference_commands)")
+        raise ValueError(
+            f"{path}: not a known format (seed: evidence, docs: paths, CKAD: reference_commands, screen: want)"
+        )
     score = SCORERS.get(fmt, score_ckad)
     assistant.refresh()
     results: list[tuple[int, dict[str, Any]]] = []
     misses = []
+    per_item = []
     for item in items:
-        answer: Answer = assistant.ask(item["question"], k=5 if fmt == "ckad" else 10)
+        answer: Answer = assistant.ask(item["question"], k=5 if fmt in ("ckad", "screen") else 10)
         data = answer.to_json()
         result = score(item, data)
         results.append((half_of(item), result))
-        failed = [k for k, v in result.items() if k in MISS_KEYS and not v]
+        per_item.append({"id": item.get("id", item["question"]), "half": half_of(item), **result})
+        failed = [k for k, v in result.items() if (k in MISS_KEYS and not v) or (k in NOISE_KEYS and v)]
         if failed:
             misses.append({
                 "id": item.get("id"), "question": item["question"], "failed": failed,
@@ -119,6 +139,7 @@ def evaluate(assistant: Assistant, path: Path, halves: bool = False) -> dict[str
         "metrics": metrics,
         "counted": counts,
         "misses": misses,
+        "items": per_item,
     }
     if halves:
         report["halves"] = [

@@ -202,7 +202,7 @@ class LexicalIndex:
 
     def _add_up(self, query: str, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n_docs: int) -> np.ndarray:
         out = np.zeros(n_docs, dtype=np.float32)
-        for token in set(query_tokens(query, self.stopwords)):
+        for token in dict.fromkeys(query_tokens(query, self.stopwords)):  # in query order: float sums repeat
             tid = self.vocab.get(token)
             if tid is None:
                 continue

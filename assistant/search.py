@@ -196,12 +196,12 @@ def command_matches(
     by_verb, by_kind = reader.command_index
     scores: dict[int, float] = {}
     target: dict[int, tuple[str, str]] = {}
-    for verb in verbs:
+    for verb in sorted(verbs):  # sorted: the same answer whatever the hash seed
         for si, sub, resource in by_verb.get(verb, ()):
             score = action_score(verb, sub, resource, words, resources, query.requests)
             if score > scores.get(si, 0.0):
                 scores[si], target[si] = score, (verb, resource)
-    for resource in resources:
+    for resource in sorted(resources):
         for si in by_kind.get(KINDS.get(resource, ""), ()):
             scores[si] = max(scores.get(si, 0.0), 2.0 if verbs & {"create", "apply"} else 1.0)
     # Commands and manifests are ranked apart, then interleaved: hundreds of Pod manifests must not push the one
