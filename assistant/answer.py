@@ -17,6 +17,12 @@ class Warning_:
     since: str
     source: str
     snippet: int  # rank of the snippet it concerns
+    kind: str = "outdated"  # outdated | destructive
+
+    @property
+    def headline(self) -> str:
+        """The message as shown: a destructive command says so first."""
+        return f"destructive: {self.message}" if self.kind == "destructive" else self.message
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -45,6 +51,7 @@ class Answer:
     warnings: list[Warning_] = field(default_factory=list)
     rewritten: str | None = None  # the question as searched, when a follow-up was rewritten
     relevant: bool = True  # False when the notes do not answer the question (the passages are only the closest)
+    lead: str = "commands"  # what every view shows first: "commands" (how-to) or "explanation" (concepts)
 
     def to_json(self) -> dict[str, Any]:
         from assistant.placeholders import find_placeholders
@@ -52,6 +59,7 @@ class Answer:
         data: dict[str, Any] = {
             "question": self.question,
             "relevant": self.relevant,
+            "lead": self.lead,
             "passages": [_passage_json(h) for h in self.passages],
             "snippets": [
                 {
@@ -67,6 +75,7 @@ class Answer:
                     "kind": s.snippet.kind,
                     "placeholders": find_placeholders(s.snippet.code),
                     "passage": s.passage,
+                    "destructive": [w.rule for w in self.warnings if w.kind == "destructive" and w.snippet == s.rank],
                 }
                 for s in self.snippets
             ],

@@ -161,11 +161,17 @@ def action(command: str) -> tuple[str, str, str] | None:
 
 
 def snippet_features(code: str, lang: str) -> dict[str, object]:
-    """What a snippet does, stored in the index: the actions of its kubectl commands, or its YAML kinds."""
+    """What a snippet does, stored in the index: the actions of its kubectl commands, or its YAML kinds, and
+    the destructive rules its commands match."""
+    from assistant.destructive import find
+
     if lang == "yaml":
         return {"lang": lang, "kinds": sorted(set(_KIND_LINE.findall(code)))}
     actions = {a for c in kubectl_commands(code) if (a := action(c))}
-    return {"lang": lang, "actions": sorted(list(a) for a in actions)}
+    features: dict[str, object] = {"lang": lang, "actions": sorted(list(a) for a in actions)}
+    if found := find(code, lang):
+        features["destructive"] = found
+    return features
 
 
 def verb_form(word: str) -> str:

@@ -29,6 +29,11 @@ def compose_answer(
 ) -> Answer:
     query = parse_query(question, conversation)
     passages, snippets, relevant = retrieve(query, k, n_snippets, offset)
+    lead = "explanation" if query.intent == "concept" else "commands"
+    if not relevant:
+        snippets = []  # the notes do not answer: no view offers a command to run
+    elif lead == "explanation":
+        snippets = own_commands(snippets, passages)
     sides = []
     if query.comparison and offset == 0 and relevant:
         for term in query.comparison.sides:
@@ -46,17 +51,34 @@ def compose_answer(
         warnings=outdated(snippets),
         rewritten=query.text if query.rewritten else None,
         relevant=relevant,
+        lead=lead,
     )
     if conversation is not None:
         conversation.add(question, query.text, query.comparison)
     return answer
 
 
+EXPLAINING_PASSAGES = 2  # a concept question's commands come from its first passages only
+
+
+def own_commands(snippets: list[SnippetHit], passages: list[Hit]) -> list[SnippetHit]:
+    """A concept question's commands: only those of the passages that explain it (a command elsewhere in the
+    notes that shares a word is no answer to "what does kube-proxy do"), renumbered."""
+    from dataclasses import replace
+
+    kept = [s for s in snippets if s.passage is not None and s.passage <= EXPLAINING_PASSAGES]
+    return [replace(s, rank=n) for n, s in enumerate(kept, start=1)]
+
+
 def outdated(snippets: list[SnippetHit]) -> list[Warning_]:
+    """The warnings of the snippets shown: outdated commands and APIs, and destructive commands."""
+    from assistant import destructive
     from assistant.deprecations import check
 
     warnings = []
     for s in snippets:
         for f in check(s.snippet.code, s.snippet.lang, label=s.snippet.label):
             warnings.append(Warning_(f.rule, f.message, f.replacement, f.since, f.source, s.rank))
+        for rule in destructive.find(s.snippet.code, s.snippet.lang):
+            warnings.append(Warning_(rule, destructive.message(rule), "", "", "", s.rank, kind="destructive"))
     return warnings

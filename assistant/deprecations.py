@@ -20,7 +20,7 @@ RULES_FILE = Path(__file__).parent / "data" / "deprecations.json"
 _LANGS = {"shell": "shell", "bash": "shell", "sh": "shell", "console": "shell", "zsh": "shell",
           "yaml": "yaml", "yml": "yaml"}  # fmt: skip
 _PROMPT = re.compile(r"^\s*\$\s+")
-_PREFIX = re.compile(r"^(?:(?:sudo|time|watch(?:\s+-\w+(?:\s+[\d.]+)?)*)\s+)*")
+_PREFIX = re.compile(r"^(?:(?:sudo|time|watch(?:\s+-\w+(?:\s+[\d.]+)?)*|[A-Za-z_][A-Za-z0-9_]*=\S*)\s+)*")
 _ANNOTATION = re.compile(r"\s+(?:<-|#).*$")
 _SEPARATOR = re.compile(r"\s*(?:&&|\|\||;|\|)\s*")
 _KUBECTL = re.compile(r"^(?:kubectl|k)(?=\s|$)")
@@ -95,7 +95,15 @@ def check(code: str, lang: str, label: str = "") -> list[Finding]:
 
 def _kubectl_commands(code: str) -> list[tuple[int, str, str]]:
     """(line, command, "") per kubectl command, read as `kubectl …` without prompt and annotations."""
-    out: list[tuple[int, str, str]] = []
+    return [
+        (n, _KUBECTL.sub("kubectl", part, count=1), "") for n, part in shell_commands(code) if _KUBECTL.match(part)
+    ]
+
+
+def shell_commands(code: str) -> list[tuple[int, str]]:
+    """(line, command) per command of a shell snippet: `$ ` prompt, sudo/time/watch prefixes and trailing
+    annotations stripped, `\\` continuations joined, `&&`/`;`/`|` split."""
+    out: list[tuple[int, str]] = []
     lines = code.splitlines()
     i = 0
     while i < len(lines):
@@ -107,8 +115,8 @@ def _kubectl_commands(code: str) -> list[tuple[int, str, str]]:
         text = _ANNOTATION.sub("", _mask(_PROMPT.sub("", text))).strip()
         for part in _SEPARATOR.split(text):
             part = _PREFIX.sub("", part.strip())
-            if _KUBECTL.match(part):
-                out.append((first, _KUBECTL.sub("kubectl", part, count=1), ""))
+            if part:
+                out.append((first, part))
     return out
 
 

@@ -247,29 +247,38 @@ def answer_markdown(answer: Answer) -> str:
             # a side's points number its own passages, from 1 (as render_comparison reads them)
             points = [f"- {p.text} ({sources[p.passage - 1]})" for p in side.points]
             out.append("\n".join(points) or "- (nothing specific in the notes)")
+    points: list[str] = []
     if answer.key_points:
-        out.append("## Key points")
-        out.append("\n".join(f"- {p.text} ({passage_cite(p.passage)})" for p in answer.key_points))
+        points.append("## Key points")
+        points.append("\n".join(f"- {p.text} ({passage_cite(p.passage)})" for p in answer.key_points))
+    commands: list[str] = []
     if answer.snippets:
-        out.append("## Commands and snippets")
+        commands.append("## Commands and snippets")
         for s in answer.snippets:
             label = s.snippet.label or " › ".join(s.snippet.headings)
-            out.append(f"{s.rank}. {label} — {cite(s.snippet.path, s.snippet.start_line)}")
-            out.append(fence(s.snippet.code, s.snippet.lang))
+            commands.append(f"{s.rank}. {label} — {cite(s.snippet.path, s.snippet.start_line)}")
+            commands.append(fence(s.snippet.code, s.snippet.lang))
             for w in answer.warnings:
-                if w.snippet == s.rank:
-                    out.append(f"> ⚠ Outdated: {w.message} Use instead: `{w.replacement}`")
+                if w.snippet == s.rank and w.kind == "destructive":
+                    commands.append(f"> ⚠ Destructive: {w.message}")
+                elif w.snippet == s.rank:
+                    commands.append(f"> ⚠ Outdated: {w.message} Use instead: `{w.replacement}`")
+    passages: list[str] = []
     if answer.passages:
-        out.append("## Passages")
+        passages.append("## Passages")
         for h in answer.passages:
             where = f"`{h.chunk.path}:{h.chunk.start_line}-{h.chunk.end_line}`"
-            out.append(f"### {h.rank}. {' › '.join(h.chunk.headings) or h.chunk.path} — {where}")
+            passages.append(f"### {h.rank}. {' › '.join(h.chunk.headings) or h.chunk.path} — {where}")
             text, cut = _cut(h.chunk.text, PASSAGE_LINES)
-            out.append(text)
+            passages.append(text)
             if cut:
-                out.append(f"(… cut: read_section(path={h.chunk.path!r}, line={h.chunk.start_line}) gives all of it)")
+                passages.append(
+                    f"(… cut: read_section(path={h.chunk.path!r}, line={h.chunk.start_line}) gives all of it)"
+                )
     else:
-        out.append("Nothing in the notes matches that question.")
+        passages.append("Nothing in the notes matches that question.")
+    # how-to questions lead with the commands, "what / why / how does X work" with the explanation
+    out += points + commands + passages if answer.lead == "commands" else points + passages + commands
     return "\n\n".join(out) + "\n"
 
 

@@ -55,10 +55,10 @@ def _warnings(answer: Answer, snippet: int, warned: dict[str, int]) -> Iterator[
             continue
         seen.add(w.rule)
         if w.rule in warned:
-            yield f"outdated too: see the warning under [{warned[w.rule]}]", None
+            yield f"{w.kind} too: see the warning under [{warned[w.rule]}]", None
             continue
         warned[w.rule] = snippet
-        yield sanitize(w.message), sanitize(w.replacement)
+        yield sanitize(w.headline), sanitize(w.replacement)
 
 
 def _plain(answer: Answer, full: bool) -> Iterator[str]:
@@ -73,6 +73,12 @@ def _plain(answer: Answer, full: bool) -> Iterator[str]:
         yield term
         yield from (f"- {text} ({where})" if where else f"- {text}" for text, where in points)
         yield ""
+    sections = [_plain_snippets(answer, snippets), _plain_explanation(answer, passages, full)]
+    for section in sections if answer.lead == "commands" else reversed(sections):
+        yield from section
+
+
+def _plain_snippets(answer: Answer, snippets: list[Any]) -> Iterator[str]:
     warned: dict[str, int] = {}
     for s in snippets:
         label = sanitize(s.snippet.label or heading_path(s.snippet.headings))
@@ -83,6 +89,9 @@ def _plain(answer: Answer, full: bool) -> Iterator[str]:
             if replacement:
                 yield f"  instead: {replacement}"
         yield ""
+
+
+def _plain_explanation(answer: Answer, passages: list[Any], full: bool) -> Iterator[str]:
     if answer.key_points and answer.relevant:
         yield "Key points"
         for point in answer.key_points:
@@ -96,6 +105,7 @@ def _plain(answer: Answer, full: bool) -> Iterator[str]:
             yield f"   {line}" if line.strip() else ""
         if full:
             yield ""
+    yield ""
 
 
 def _sides(answer: Answer) -> Iterator[tuple[str, list[tuple[str, str]]]]:
@@ -135,6 +145,12 @@ def _markdown(answer: Answer, full: bool) -> Iterator[str]:
         yield ""
         yield from (f"- {text} (`{where}`)" if where else f"- {text}" for text, where in points)
         yield ""
+    sections = [_markdown_snippets(answer, snippets), _markdown_explanation(answer, passages, full)]
+    for section in sections if answer.lead == "commands" else reversed(sections):
+        yield from section
+
+
+def _markdown_snippets(answer: Answer, snippets: list[Any]) -> Iterator[str]:
     warned: dict[str, int] = {}
     for s in snippets:
         label = sanitize(s.snippet.label or heading_path(s.snippet.headings))
@@ -148,6 +164,9 @@ def _markdown(answer: Answer, full: bool) -> Iterator[str]:
                 yield ">"
                 yield f"> Instead: {replacement}"
             yield ""
+
+
+def _markdown_explanation(answer: Answer, passages: list[Any], full: bool) -> Iterator[str]:
     if answer.key_points and answer.relevant:
         yield "**Key points**"
         yield ""

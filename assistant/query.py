@@ -25,6 +25,9 @@ CONCEPT_START = (
 # Words that name the kind of snippet a question wants ("the dockerfile for …", "pvc yaml").
 SNIPPET_KIND_WORDS = {"dockerfile": "dockerfile", "yaml": "yaml", "manifest": "yaml", "manifests": "yaml"}
 _WORDS = re.compile(r"[\w./-]+")
+# "how does X work", "how is traffic routed", "how do services find each other": how something works, not a task
+# ("how do I …", "how can we …" stay tasks).
+_HOW_IT_WORKS = re.compile(r"^how (?:does|is|are|do (?!i\b|you\b|we\b)|did|was|were)\b|^how .*\bworks?\b\??$")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,9 @@ class Query:
     verbs: frozenset[str]  # kubectl verbs asked for ("roll back" → rollout)
     resources: frozenset[str]  # Kubernetes resources asked about, folded (pvc → persistentvolumeclaim)
     requests: tuple[tuple[frozenset[str], str], ...]  # each listed task's main (verbs, resource)
+    imperative: bool  # a task on a named resource ("Create a pod …"): kubectl verb matching applies
+    opens_with_verb: bool  # the same, whether or not it names a resource ("Check the rollout history")
+    asks_how: bool  # "how do I <verb> …" on a named resource, the verb not a light one (get, make…)
     snippet_kind: str  # "yaml", "dockerfile" or ""
     comparison: Comparison | None
     followup_of: str | None = None  # the earlier question this one continues
@@ -70,10 +76,54 @@ def parse_query(question: str, conversation: Conversation | None = None) -> Quer
         verbs=frozenset(verbs),
         resources=frozenset(resources),
         requests=tuple((frozenset(v), r) for v, r in requests(text)),
+        imperative=is_imperative(text, resources),
+        opens_with_verb=is_imperative(text, None),
+        asks_how=asks_how_to(text, resources),
         snippet_kind=kinds[0] if kinds else "",
         comparison=comparison,
         followup_of=followup_of,
     )
+
+
+# Words that may come before a task's verb without changing it ("Now create …", "Please list …").
+_LEAD_WORDS = {"now", "please", "then", "next", "also", "first", "finally", "quickly", "and", "ok", "okay", "so"}
+_LEAD_CLAUSE = re.compile(r"^\s*(?:in|within|inside|on|from|using|for)\b[^,]*,\s*", re.I)  # "In namespace x, …"
+_FIRST_SENTENCE = re.compile(r"(?<=[.!?])\s|\n")
+_TASKS = re.compile(r"\n\s*(?:[*+-]\s+|\d+[.)]\s+)?|\s\*\s")  # a question's lines and bullets
+
+
+def is_imperative(text: str, resources: set[str] | frozenset[str] | None) -> bool:
+    """Whether a question is a task on a named resource: its first sentence opens with a base-form verb that
+    kubectl has a command for ("Create a deployment …", "In namespace dev, list the pods"). Only then does
+    matching English verbs to kubectl verbs help; in a goal or a symptom ("save a copy of the etcd data",
+    "free up disk space on a node full of old images") the same words hijack the answer (`kubectl cp`,
+    `kubectl set image`)."""
+    from assistant.commands import VERBS
+
+    if resources is not None and not resources:
+        return False
+    for task in _TASKS.split(text):  # each listed task ("* Create a namespace …", "* Create a pod …")
+        first = _LEAD_CLAUSE.sub("", _FIRST_SENTENCE.split(task.strip(), maxsplit=1)[0])
+        words = re.findall(r"[a-z][a-z-]*", first.lower())
+        while words and words[0] in _LEAD_WORDS:
+            words = words[1:]
+        if words and words[0] in VERBS:
+            return True
+    return False
+
+
+_HOW_TO = re.compile(r"^\s*how (?:do|can|should|would|could) (?:i|we|you|one)\s+(?:\w+ly\s+)?([a-z-]+)", re.I)
+# Light verbs carry little meaning of their own ("get the workloads off", "make sure"): they name no kubectl action.
+LIGHT_VERBS = {"get", "make", "do", "have", "take", "give", "go", "keep", "put", "let", "see", "find"}
+
+
+def asks_how_to(text: str, resources: set[str] | frozenset[str]) -> bool:
+    """ "how do I roll back a deployment": a task on a named resource asked as a question, with a verb that
+    kubectl has a command for and that is not a light verb."""
+    from assistant.commands import VERBS
+
+    m = _HOW_TO.match(text)
+    return bool(resources and m and m.group(1).lower() in VERBS and m.group(1).lower() not in LIGHT_VERBS)
 
 
 def intent_of(text: str, comparison: Comparison | None = None) -> str:
@@ -82,9 +132,13 @@ def intent_of(text: str, comparison: Comparison | None = None) -> str:
     from assistant.commands import wanted
 
     q = text.lower().strip()
-    if comparison is not None or q.startswith(CONCEPT_START):
+    if comparison is not None:
+        return "concept"
+    if set(_WORDS.findall(q)) & (set(SNIPPET_KIND_WORDS) | {"kubectl", "command", "commands"}):
+        return "howto"  # "what is the command to …" asks for the command
+    if q.startswith(CONCEPT_START) or _HOW_IT_WORKS.match(q):
         return "concept"
     verbs, _ = wanted(text)
-    if verbs or q.startswith("how") or set(_WORDS.findall(q)) & (set(SNIPPET_KIND_WORDS) | {"kubectl", "command"}):
+    if verbs or q.startswith("how"):
         return "howto"
     return ""

@@ -170,6 +170,14 @@ def render_answer(
         screen.add(Text("Nothing in your notes matches that question.", style="yellow"))
         screen.flush()
         return shown
+    if answer.lead == "explanation":  # "what / why / how does X work": the explanation first
+        if first_call and answer.key_points:
+            _key_points(screen, answer, full)
+        _passages(screen, answer, shown, full, hint)
+        _snippets(screen, answer, shown, full, hint)
+        _footer(screen, answer, shown, hint, full)
+        screen.flush()
+        return shown
     reserve = 0 if full else _reserve(screen, answer, shown, first_call)
     _snippets(screen, answer, shown, full, hint, reserve)
     if first_call and answer.key_points:
@@ -240,11 +248,13 @@ def snippet_view(
             continue
         referred.add(w.rule)  # the same outdated command on two lines of a snippet: one warning
         if w.rule in warned and warned[w.rule] != s.rank:
-            rows.append(Text(f"⚠ outdated too: see the warning under [{warned[w.rule]}]", style="yellow"))
+            rows.append(Text(f"⚠ {w.kind} too: see the warning under [{warned[w.rule]}]", style="yellow"))
             continue
         warned[w.rule] = s.rank
-        message = sanitize(w.message)  # compact: one row (the replacement, which says what to do, stays whole)
+        message = sanitize(w.headline)  # compact: one row (the replacement, which says what to do, stays whole)
         rows.append(Text(f"⚠ {message if fold is None else shorten(message, width - 2)}", style="yellow"))
+        if not w.replacement:
+            continue
         replacement = sanitize(w.replacement)
         if fold is not None:
             replacement = shorten(replacement, width * 3 // 2)  # two rows at most, wrapped at words

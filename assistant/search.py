@@ -184,13 +184,20 @@ def _lexical_ranks(scores: np.ndarray, n: int) -> dict[int, int]:
 
 
 def command_matches(
-    reader: IndexReader, query: Query, sims: np.ndarray, n: int
+    reader: IndexReader, query: Query, sims: np.ndarray, n: int, config: RankConfig
 ) -> tuple[dict[int, float], dict[int, str]]:
     """Snippets whose kubectl command does what the question asks (verb, subcommand, resource), or manifests
     of the kind it asks to create: {snippet: match score}, the best n (ties broken by closeness in meaning);
     and, for the commands that do one of the asked actions, its verb: {snippet: verb}."""
     verbs, resources = query.verbs, query.resources
-    if not verbs and not resources:
+    gate = {
+        "imperative": query.imperative,
+        "task": query.imperative or query.asks_how,
+        "verb": query.opens_with_verb,
+        "verb+how": query.opens_with_verb or query.asks_how,
+        "off": True,
+    }[config.gate]
+    if not gate or (not verbs and not resources):
         return {}, {}
     words = set(query.words)
     by_verb, by_kind = reader.command_index
@@ -289,6 +296,8 @@ class RankConfig:
     min_sim_lexical: float = 0.2  # the same, for snippets that also share words with the question
     relevant_floor: float = 0.155  # the notes answer when a passage is this close to the question, plus…
     relevant_per_decade: float = 0.065  # …this much per tenfold more passages (see is_relevant)
+    gate: str = "task"  # when kubectl verb matching applies: imperative | task (also "how do I …") | off
+    match_evidence: bool = True  # a command doing the asked action on the asked resource also means relevant
 
 
 CONFIG = RankConfig()
@@ -411,7 +420,7 @@ def rank(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig
         return Ranking(passages, [], relevant)
     snippet_dense, snippet_sims = _dense(reader.snippet_vectors, qvec, config.snippet_pool)
     snippet_lexical = _lexical_ranks(reader.snippet_bm25.scores(query.text), config.snippet_pool)
-    matches, actions = command_matches(reader, query, snippet_sims, config.snippet_pool)
+    matches, actions = command_matches(reader, query, snippet_sims, config.snippet_pool, config)
     passage_rank = {ci: r for r, (ci, _) in enumerate(passages[: config.snippet_pool])}
     parent = {}
     if passage_rank:
@@ -428,7 +437,26 @@ def rank(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig
         fused_snippets[si] = fused_snippets.get(si, 0.0) + config.command_match * (score / 2) / (config.rrf_k + 1)
     snippets = sorted(fused_snippets.items(), key=lambda kv: -kv[1])
     kept = relevant_snippets(snippets[: config.snippet_pool], snippet_sims, snippet_lexical, matches, config)
-    return Ranking(passages, diversify(kept, reader.snippet_langs, matches, query, actions), relevant)
+    kept = diversify(kept, reader.snippet_langs, matches, query, actions)
+    # Two kinds of evidence that the notes answer: a passage close in meaning, or, for a task on a named resource,
+    # a command that does exactly the asked action on it ("Get the value of mysecret2": `kubectl get secret`).
+    relevant = relevant or (config.match_evidence and any(s >= STRONG_MATCH for s in matches.values()))
+    return Ranking(passages, unasked_destructive_last(kept, reader.snippet_features, query), relevant)
+
+
+def unasked_destructive_last(
+    ranked: list[tuple[int, float]], features: list[dict[str, Any]], query: Query
+) -> list[tuple[int, float]]:
+    """Destructive commands (data/destructive.json) the question does not ask for move below every other
+    snippet: "back up etcd" must not lead with a wipe."""
+    from assistant.destructive import asked_for
+
+    words = set(query.words)
+    unasked = [i for i, (si, _) in enumerate(ranked) if (d := features[si].get("destructive")) and not asked_for(d, words)]
+    if not unasked:
+        return ranked
+    moved = set(unasked)
+    return [x for i, x in enumerate(ranked) if i not in moved] + [ranked[i] for i in unasked]
 
 
 def relevant_snippets(

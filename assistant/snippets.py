@@ -21,6 +21,26 @@ COMMAND_WORDS = {
     "kustomize", "istioctl", "calicoctl", "velero", "podman", "nerdctl", "ctr", "cfssl", "kubelet", "export",
     "echo", "cat", "mkdir", "cd", "ls", "chmod", "tar", "make", "python", "python3", "uvicorn", "nslookup",
 }  # fmt: skip
+# Verbs that open an instruction to the reader ("Run `…`", "To scale it, use `…`"): inline code in such a clause is
+# offered as a command; in any other clause ("User runs `kubectl create pod` …") it is a mention.
+INSTRUCTION_VERBS = {
+    "run", "use", "type", "execute", "enter", "try", "issue", "invoke", "call", "apply", "create", "check", "verify",
+    "list", "get", "view", "see", "show", "inspect", "describe", "delete", "remove", "add", "set", "install", "start",
+    "stop", "restart", "open", "copy", "save", "edit", "update", "scale", "deploy", "expose", "test", "confirm",
+    "look", "display", "watch", "print", "fetch", "query", "label", "annotate", "patch", "drain", "cordon",
+    "uncordon", "taint", "enable", "disable", "configure", "make", "build", "push", "pull", "login", "log", "ssh",
+    "connect", "change", "replace", "generate", "export", "download", "clean", "reset", "upgrade", "roll", "attach",
+    "forward", "port-forward", "exec", "rollout", "undo", "pause", "resume", "join", "init", "backup", "restore",
+    "mount", "format", "initialize", "specify", "pass", "append", "prefix", "follow", "navigate", "go", "do",
+}  # fmt: skip
+_LEADING = {"then", "now", "next", "first", "finally", "simply", "just", "also", "please", "and", "or", "so", "again",
+            "instead", "afterwards", "lastly", "second", "third", "optionally", "alternatively", "you"}  # fmt: skip
+_MODAL = re.compile(
+    r"\b(?:you|we|one|i)\s+(?:can|could|may|might|should|must|need to|have to|will|would)\b"
+    r"|\b(?:can|could|may|might|should|must) (?:also )?(?:be|use|run)\b|\bfor example\b|\be\.g\.|\blike\b|\bsuch as\b",
+    re.I,
+)
+_CLAUSE_BREAK = re.compile(r"[.;:!?()\[\]]|,|\s[-–—]\s|\*\*")
 DOCKERFILE_WORDS = ("FROM ", "RUN ", "COPY ", "CMD ", "WORKDIR ", "EXPOSE ", "ENTRYPOINT ", "ADD ", "ENV ")
 
 # A usage synopsis (`kubectl top pod [NAME | -l label]`, `kubectl apply [flags]`) describes a command's shape;
@@ -32,6 +52,52 @@ _USAGE = re.compile(
 # Markdown ends lines at \n, \r\n and \r only; str.splitlines() also splits at \f, \v, \x1c-\x1e, \x85, \u2028
 # and \u2029, which would shift every line number after one of them away from markdown-it's token maps.
 SOURCE_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def is_instruction(before: str) -> bool:
+    """Whether inline code that follows this text (its paragraph up to the code) is meant to be run: its clause
+    is empty ("**Run Container:** `docker run …`", a list item that is the command), holds a modal ("you can
+    …", "for example"), or opens with an instruction verb ("To see them, run `…`")."""
+    clause = _CLAUSE_BREAK.split(before)[-1]
+    if _MODAL.search(clause):
+        return True
+    words = re.findall(r"[a-z][a-z'-]*", clause.lower())
+    while words and words[0] in _LEADING:
+        words = words[1:]
+    return not words or words[0] in INSTRUCTION_VERBS
+
+
+_PROGRAM = re.compile(r"[a-z][\w.+-]*")
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def is_command(line: str, known_only: bool = False) -> bool:
+    """Whether one line reads as a shell command: a known CLI, a path (`./run.sh`, `/usr/bin/x`), a variable
+    assignment, or (unless `known_only`) a lower-case program name; not program output (`NAME  READY`,
+    `pod/web created`, `192.168.49.2`), and not prose with a slash in a subcommand's slot (`docker run/build`)."""
+    text = line.strip()
+    if text.startswith("$ "):
+        text = text[2:].strip()
+    words = text.split()
+    while words and words[0] in ("sudo", "time", "watch", "nohup", "exec", "env") and len(words) > 1:
+        words = words[1:]
+    if not words:
+        return False
+    first = words[0]
+    if _ASSIGNMENT.match(first) or first.startswith(("./", "../", "/", "~/")):
+        return True
+    if len(words) > 1 and re.fullmatch(r"[a-z]+/[a-z]+", words[1]) and first in COMMAND_WORDS:
+        return False  # `docker run/build`: two commands named in prose
+    if first in COMMAND_WORDS:
+        return True
+    if known_only or not _PROGRAM.fullmatch(first):
+        return False
+    return not (text.endswith(".") and len(words) > 3 and not any(w.startswith("-") for w in words))
+
+
+def first_command_line(code: str) -> str:
+    """The first line of a shell snippet that is not a comment or blank."""
+    return next((ln for ln in code.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
 
 
 def inline_text(token: Any) -> str:
@@ -99,7 +165,10 @@ def fence_snippets(tok: Any, path: str, headings: tuple[str, ...], context: str)
             return [
                 Snippet(c, lang, g_label or label, path, first + a, first + b - 1, headings, "group", context)
                 for a, b, c, g_label in groups
+                if is_command(first_command_line(c))
             ]
+        if not is_command(first_command_line(code)):
+            return []  # program output or prose in a shell fence: shown in its passage, not offered to run
     if lang == "yaml":
         return list(yaml_docs(code, first, path, headings, context, label))
     if not lang:
@@ -120,14 +189,35 @@ def fence_snippets(tok: Any, path: str, headings: tuple[str, ...], context: str)
     ]
 
 
+LABEL_CHARS = 100
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\d])")
+_DANGLING = {"a", "an", "the", "to", "of", "for", "with", "and", "or", "in", "on", "by", "e.g", "i.e", "use", "run"}
+
+
 def _label(context: str, headings: tuple[str, ...]) -> str:
+    """A code block's label: the last sentence of the prose right before it when that is a whole clause that
+    fits a line ("Create a Deployment based on the YAML file:"), else the section's heading. Never a fragment
+    ("(example", "Use", "hardware (e.g.") and never cut mid-sentence."""
     text = re.sub(r"\S*https?://\S+", " ", context)  # a bare link (an image's address) names nothing
-    text = " ".join(text.split()).rstrip(":").strip()
-    if text and len(text) <= 100:
-        return text
-    if text:
-        return text[:97].rsplit(" ", 1)[0] + "…"
+    text = " ".join(text.split())
+    last = _SENTENCE_END.split(text)[-1].rstrip(":").strip() if text else ""
+    if is_whole_clause(last):
+        return last
     return headings[-1] if headings else ""
+
+
+def is_whole_clause(text: str) -> bool:
+    """A label that reads on its own: a line long at most, two words or more, opening like a sentence, brackets
+    closed, not ending on a word that needs more after it."""
+    words = text.split()
+    return (
+        0 < len(text) <= LABEL_CHARS
+        and len(words) >= 2
+        and (text[0].isupper() or text[0] in "`*_\"'" or text[0].isdigit())
+        and text.count("(") == text.count(")")
+        and text.count("`") % 2 == 0
+        and words[-1].lower().rstrip(".,;") not in _DANGLING
+    )
 
 
 def _shell_groups(code: str) -> Iterator[tuple[int, int, str, str]]:
@@ -217,23 +307,50 @@ def inline_snippets(tok: Any, path: str, headings: tuple[str, ...]) -> list[Snip
     snippets = []
     line = tok.map[0] + 1
     before = ""
-    for child in tok.children or []:
+    children = tok.children or []
+    for n, child in enumerate(children):
         if child.type in ("softbreak", "hardbreak"):
             line += 1
-            before = ""
+            before += " "  # a hard-wrapped sentence goes on
         elif child.type == "text":
             before += child.content
         elif child.type == "code_inline":
             code = child.content.strip()
-            words = code.split()
-            if len(words) >= 2 and words[0].lstrip("$") in COMMAND_WORDS:
-                label = before.strip().strip("*_").strip().rstrip(":").strip() or (headings[-1] if headings else "")
-                snippets.append(Snippet(code, "shell", label, path, line, line, headings, "inline", inline_text(tok)))
+            after = children[n + 1].content if n + 1 < len(children) and children[n + 1].type == "text" else ""
+            if (
+                len(code.split()) >= 2
+                and is_command(code, known_only=True)
+                and is_instruction(before)
+                and not _names_a_command(code, after)
+            ):
+                snippets.append(
+                    Snippet(code, "shell", _inline_label(before, headings), path, line, line, headings, "inline",
+                            inline_text(tok))
+                )  # fmt: skip
             before += code
     return snippets
 
 
+def _names_a_command(code: str, after: str) -> bool:
+    """`kubectl drain` in "use `kubectl drain` to evict the pods": a program and a subcommand, no arguments, with
+    the sentence going on after it, names a command; it is not one to run as it stands."""
+    words = code.split()
+    return len(words) == 2 and not words[1].startswith("-") and bool(re.match(r"\s*[\w(]", after))
+
+
+def _inline_label(before: str, headings: tuple[str, ...]) -> str:
+    """An inline command's label: the text before it when that is a whole label ("**Run Container:**"), else
+    the section's heading: never a fragment of the sentence around it."""
+    label = before.strip().strip("*_").strip()
+    if label.endswith(":") and "`" not in label:
+        label = label.rstrip(":").strip().strip("*_").strip()
+        if label and len(label) <= 80 and not _CLAUSE_BREAK.search(label.replace("**", "")):
+            return label
+    return headings[-1] if headings else ""
+
+
 _EXAMPLE_REF = re.compile(r"\(example: ([^)\s]+)\)")
+_EXAMPLE_OPEN = re.compile(r"\s*\(example:\s*$")
 
 
 def link_examples(chunks: list[Chunk]) -> list[Chunk]:
@@ -253,7 +370,8 @@ def link_examples(chunks: list[Chunk]) -> list[Chunk]:
         linked = []
         for ref in _EXAMPLE_REF.findall(chunk.text) if by_suffix else ():
             for s in by_suffix.get(ref, ()):
-                before = [ln for ln in chunk.text[: chunk.text.find(ref)].splitlines() if ln.strip()]
+                head = _EXAMPLE_OPEN.sub("", chunk.text[: chunk.text.find(ref)])  # the marker's own "(example: "
+                before = [ln for ln in head.splitlines() if ln.strip()]
                 context = before[-1].strip() if before else ""
                 linked.append(
                     replace(

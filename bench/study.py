@@ -3,6 +3,7 @@
     .venv/bin/python bench/study.py NAME                 # score every set, save $TMPDIR/kt-study/NAME.json
     .venv/bin/python bench/study.py NAME --against BASE  # …and print wins / losses against BASE, by half
     .venv/bin/python bench/study.py NAME --seed          # the bundled notes only
+    .venv/bin/python bench/study.py NAME --set gate=task # a RankConfig variant (repeatable)
 
 Halves are md5(id) % 2 (see `kt eval --halves`): choose on one, read the other; a change must help both.
 """
@@ -14,7 +15,9 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -24,13 +27,14 @@ from quality import CORPORA, set_path  # noqa: E402
 from assistant.config import BUNDLED_NOTES, resolve  # noqa: E402
 from assistant.core import Assistant  # noqa: E402
 from assistant.evaluate import NOISE_KEYS, evaluate  # noqa: E402
+from assistant.search import CONFIG  # noqa: E402
 
 OUT = Path(os.environ.get("TMPDIR", tempfile.gettempdir())) / "kt-study"
 SEED_SETS = ["seed_dev", "seed_paraphrase_dev", "screen_seed_dev"]
 K8S_SETS = ["docs_dev", "ckad_dev", "screen_docs_dev", "bench/fresh_docs.jsonl"]
 
 
-def run(seed_only: bool) -> dict[str, list[dict]]:
+def run(seed_only: bool, overrides: dict[str, Any]) -> dict[str, list[dict]]:
     quiet = lambda message: None  # noqa: E731
     found = {}
     groups = [(resolve([BUNDLED_NOTES]), SEED_SETS)]
@@ -38,6 +42,7 @@ def run(seed_only: bool) -> dict[str, list[dict]]:
         groups.append((resolve([CORPORA / "k8s-docs", CORPORA / "k8s-examples"]), K8S_SETS))
     for settings, sets in groups:
         assistant = Assistant(settings, notice=quiet)
+        assistant.rank_config = replace(CONFIG, **overrides)
         for s in sets:
             found[s] = evaluate(assistant, set_path(s))["items"]
     return found
@@ -46,7 +51,7 @@ def run(seed_only: bool) -> dict[str, list[dict]]:
 def compare(now: dict[str, list[dict]], base: dict[str, list[dict]]) -> None:
     for name, items in now.items():
         before = {i["id"]: i for i in base.get(name, [])}
-        keys = [k for k in items[0] if k not in ("id", "half")] if items else []
+        keys = list(dict.fromkeys(k for i in items for k in i if k not in ("id", "half")))
         print(f"\n{name}")
         for key in keys:
             cells = []
@@ -70,12 +75,25 @@ def main() -> None:
     ap.add_argument("name")
     ap.add_argument("--against")
     ap.add_argument("--seed", action="store_true", help="the bundled notes only")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a RankConfig field")
     args = ap.parse_args()
+    overrides: dict[str, Any] = {}
+    for pair in args.set:
+        key, value = pair.split("=", 1)
+        kind = type(getattr(CONFIG, key))
+        overrides[key] = kind(value)
     OUT.mkdir(parents=True, exist_ok=True)
-    found = run(args.seed)
+    found = run(args.seed, overrides)
     (OUT / f"{args.name}.json").write_text(json.dumps(found, indent=1))
     if args.against:
         compare(found, json.loads((OUT / f"{args.against}.json").read_text()))
+
+
+def misses(name: str, set_name: str, key: str) -> list[str]:
+    """Ids of one saved run's questions that miss on `key` (for reading, not tuning)."""
+    items = json.loads((OUT / f"{name}.json").read_text())[set_name]
+    sign = key in NOISE_KEYS
+    return [i["id"] for i in items if key in i and bool(i[key]) == sign]
 
 
 if __name__ == "__main__":
