@@ -51,6 +51,9 @@ class Answer:
     warnings: list[Warning_] = field(default_factory=list)
     rewritten: str | None = None  # the question as searched, when a follow-up was rewritten
     relevant: bool = True  # False when the notes do not answer the question (the passages are only the closest)
+    notice: str | None = (
+        None  # an honest word on what the notes lack ("Your notes hold no YAML for Flannel or Calico.")
+    )
     lead: str = "commands"  # what every view shows first: "commands" (how-to) or "explanation" (concepts)
 
     def to_json(self) -> dict[str, Any]:
@@ -95,6 +98,8 @@ class Answer:
             }
         if self.rewritten:
             data["searched_as"] = self.rewritten
+        if self.notice:
+            data["notice"] = self.notice
         return data
 
 

@@ -34,6 +34,9 @@ def compose_answer(
         snippets = []  # the notes do not answer: no view offers a command to run
     elif lead == "explanation":
         snippets = own_commands(snippets, passages)
+    notice = None
+    if query.focus and relevant and offset == 0:
+        snippets, notice = focused(snippets, query)
     sides = []
     if query.comparison and offset == 0 and relevant:
         for term in query.comparison.sides:
@@ -52,6 +55,7 @@ def compose_answer(
         rewritten=query.text if query.rewritten else None,
         relevant=relevant,
         lead=lead,
+        notice=notice,
     )
     if conversation is not None:
         conversation.add(question, query.text, query.comparison)
@@ -68,6 +72,46 @@ def own_commands(snippets: list[SnippetHit], passages: list[Hit]) -> list[Snippe
 
     kept = [s for s in snippets if s.passage is not None and s.passage <= EXPLAINING_PASSAGES]
     return [replace(s, rank=n) for n, s in enumerate(kept, start=1)]
+
+
+SNIPPET_FORMS = {
+    "yaml": "YAML", "manifest": "manifests", "manifests": "manifests", "dockerfile": "Dockerfile",
+    "command": "commands", "commands": "commands", "example": "examples", "examples": "examples",
+}  # fmt: skip
+
+
+def mentions(s: SnippetHit, term: str) -> bool:
+    """Whether a snippet is about a term: its code, label or heading path names it (any case, plural folded)."""
+    from assistant.commands import fold
+
+    text = " ".join((s.snippet.code, s.snippet.label, *s.snippet.headings)).lower()
+    words = term.lower().split()
+    return all(w in text or fold(w) in text for w in words)
+
+
+def focused(snippets: list[SnippetHit], query: Query) -> tuple[list[SnippetHit], str | None]:
+    """A follow-up's commands, honestly: "show me the yaml" after "Flannel vs Calico?" offers only YAML about
+    Flannel or Calico, and says so when the notes hold none; "and for StatefulSets?" after a Deployment question
+    says when the notes show it only for Deployments."""
+    from dataclasses import replace
+
+    covered = [s for s in snippets if any(mentions(s, t) for t in query.focus)]
+    sides = " or ".join(query.focus)
+    if query.replaced:
+        from assistant.lexical import tokenize
+
+        # the same task on the new subject: a snippet that names the subject and one of the task's other terms
+        task = set(query.terms) - set(tokenize(" ".join(query.focus)))
+        covered = [
+            s for s in covered if task & set(tokenize(" ".join((s.snippet.code, s.snippet.label, *s.snippet.headings))))
+        ]
+        if covered or not snippets:
+            return snippets, None
+        return snippets, f"Your notes show this only for {query.replaced}, not for {sides}."
+    if covered:
+        return [replace(s, rank=n) for n, s in enumerate(covered, start=1)], None
+    form = next((SNIPPET_FORMS[w] for w in query.words if w in SNIPPET_FORMS), "snippets")
+    return [], f"Your notes hold no {form} for {sides}."
 
 
 def outdated(snippets: list[SnippetHit]) -> list[Warning_]:

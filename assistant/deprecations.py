@@ -95,9 +95,7 @@ def check(code: str, lang: str, label: str = "") -> list[Finding]:
 
 def _kubectl_commands(code: str) -> list[tuple[int, str, str]]:
     """(line, command, "") per kubectl command, read as `kubectl …` without prompt and annotations."""
-    return [
-        (n, _KUBECTL.sub("kubectl", part, count=1), "") for n, part in shell_commands(code) if _KUBECTL.match(part)
-    ]
+    return [(n, _KUBECTL.sub("kubectl", part, count=1), "") for n, part in shell_commands(code) if _KUBECTL.match(part)]
 
 
 def shell_commands(code: str) -> list[tuple[int, str]]:

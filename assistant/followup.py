@@ -111,6 +111,24 @@ def rewrite(question: str, conversation: Conversation) -> tuple[str, Comparison 
     return f"{_subject_of(last.searched)} {q}".strip(), None
 
 
+def focus_of(question: str, conversation: Conversation) -> tuple[tuple[str, ...], str]:
+    """What a follow-up's commands must be about, and the subject it replaced: ("Flannel", "Calico") for "show
+    me the yaml" after "Flannel vs Calico?"; (("StatefulSets",), "deployment") for "and for StatefulSets?" after a
+    question about rolling back a deployment. ((), "") for a question that is not such a follow-up."""
+    last = conversation.last
+    if last is None or not is_followup(question):
+        return (), ""
+    q = question.strip().rstrip("?").strip()
+    swap = SWAP_PREFIX.match(q)
+    if swap and not last.comparison:
+        tokens = re.findall(r"[\w./-]+", last.searched)
+        replaced = next((t for t in reversed(tokens) if t.lower() in SUBJECT_NOUNS), "")
+        return (q[swap.end() :].strip(),), replaced
+    if last.comparison and set(_words(q)) & SNIPPET_WORDS:
+        return last.comparison.sides, ""
+    return (), ""
+
+
 def _subject_of(question: str) -> str:
     """The content words of a question: what it is about, without its question words and form words."""
     words = [w for w in re.findall(r"[\w./-]+", question) if w.lower() not in FORM_WORDS | QUESTION_WORDS]

@@ -237,6 +237,8 @@ def answer_markdown(answer: Answer) -> str:
     out = [f"# From your notes: {' '.join(answer.question.split())}"]  # one line, whatever the question holds
     if answer.rewritten:
         out.append(f"(searched as: {answer.rewritten})")
+    if answer.notice:
+        out.append(f"**{answer.notice}**")
     if not answer.relevant:
         out.append("**Your notes do not seem to answer this question**; the closest passages follow.")
     if answer.comparison:

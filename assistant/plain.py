@@ -64,6 +64,8 @@ def _warnings(answer: Answer, snippet: int, warned: dict[str, int]) -> Iterator[
 def _plain(answer: Answer, full: bool) -> Iterator[str]:
     if answer.rewritten:
         yield f"(searched as: {sanitize(answer.rewritten)})"
+    if answer.notice:
+        yield sanitize(answer.notice)
     snippets, passages = _parts(answer, full)
     if not answer.relevant:
         yield not_relevant(answer)
@@ -133,6 +135,9 @@ def _markdown(answer: Answer, full: bool) -> Iterator[str]:
     yield ""
     if answer.rewritten:
         yield f"*Searched as: {sanitize(answer.rewritten)}*"
+        yield ""
+    if answer.notice:
+        yield f"> **{sanitize(answer.notice)}**"
         yield ""
     snippets, passages = _parts(answer, full)
     if not answer.relevant:

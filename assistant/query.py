@@ -46,6 +46,8 @@ class Query:
     snippet_kind: str  # "yaml", "dockerfile" or ""
     comparison: Comparison | None
     followup_of: str | None = None  # the earlier question this one continues
+    focus: tuple[str, ...] = ()  # a follow-up's subject its commands must be about ("show me the yaml" of both sides)
+    replaced: str = ""  # the earlier subject a follow-up swapped out ("and for StatefulSets?" → "deployment")
 
     @property
     def rewritten(self) -> bool:
@@ -56,12 +58,15 @@ def parse_query(question: str, conversation: Conversation | None = None) -> Quer
     from assistant.commands import requests, wanted
 
     followup_of = None
+    focus: tuple[str, ...] = ()
+    replaced = ""
     if conversation is not None:
-        from assistant.followup import rewrite
+        from assistant.followup import focus_of, rewrite
 
         text, comparison = rewrite(question, conversation)
         if text != question and conversation.last is not None:
             followup_of = conversation.last.question
+        focus, replaced = focus_of(question, conversation)
     else:
         text, comparison = question, detect_comparison(question)
     words = tuple(_WORDS.findall(text.lower()))
@@ -82,6 +87,8 @@ def parse_query(question: str, conversation: Conversation | None = None) -> Quer
         snippet_kind=kinds[0] if kinds else "",
         comparison=comparison,
         followup_of=followup_of,
+        focus=focus,
+        replaced=replaced,
     )
 
 

@@ -155,6 +155,8 @@ def render_answer(
         shown.overview = True
         if answer.rewritten:
             screen.add(Text(f"(searched as: {sanitize(answer.rewritten)})", style="dim"))
+        if answer.notice:
+            screen.add(Text(sanitize(answer.notice), style="bold yellow"))
         if not answer.relevant:
             screen.add(Text(not_relevant(answer), style="bold yellow"))
             _passages(screen, answer, shown, full, hint, limit=None if full else CLOSEST)

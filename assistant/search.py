@@ -438,6 +438,7 @@ def rank(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig
     snippets = sorted(fused_snippets.items(), key=lambda kv: -kv[1])
     kept = relevant_snippets(snippets[: config.snippet_pool], snippet_sims, snippet_lexical, matches, config)
     kept = diversify(kept, reader.snippet_langs, matches, query, actions)
+
     # Two kinds of evidence that the notes answer: a passage close in meaning, or, for a task on a named resource,
     # a command that does exactly the asked action on it ("Get the value of mysecret2": `kubectl get secret`).
     relevant = relevant or (config.match_evidence and any(s >= STRONG_MATCH for s in matches.values()))
@@ -452,7 +453,9 @@ def unasked_destructive_last(
     from assistant.destructive import asked_for
 
     words = set(query.words)
-    unasked = [i for i, (si, _) in enumerate(ranked) if (d := features[si].get("destructive")) and not asked_for(d, words)]
+    unasked = [
+        i for i, (si, _) in enumerate(ranked) if (d := features[si].get("destructive")) and not asked_for(d, words)
+    ]
     if not unasked:
         return ranked
     moved = set(unasked)

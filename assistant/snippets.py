@@ -68,6 +68,7 @@ def is_instruction(before: str) -> bool:
 
 
 _PROGRAM = re.compile(r"[a-z][\w.+-]*")
+_TABULAR = re.compile(r"\S {2,}\S|\t|(?:^|\s)\d+/\d+(?:\s|$)")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 
 
@@ -92,12 +93,21 @@ def is_command(line: str, known_only: bool = False) -> bool:
         return True
     if known_only or not _PROGRAM.fullmatch(first):
         return False
+    if _TABULAR.search(text):
+        return False  # columns (`web   1/1   Running`): a program's output
     return not (text.endswith(".") and len(words) > 3 and not any(w.startswith("-") for w in words))
 
 
-def first_command_line(code: str) -> str:
-    """The first line of a shell snippet that is not a comment or blank."""
-    return next((ln for ln in code.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
+def _first_command(code: str) -> int:
+    """Index of the first source line of a shell snippet that reads as a command (comments and blanks skipped
+    before it count as not), -1 when none does. 0 also when the snippet opens with comments then a command."""
+    lines = SOURCE_LINE.findall(code)
+    for k, line in enumerate(lines):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if is_command(line):
+            return 0 if all(not x.strip() or x.lstrip().startswith("#") for x in lines[:k]) else k
+    return -1
 
 
 def inline_text(token: Any) -> str:
@@ -160,15 +170,17 @@ def fence_snippets(tok: Any, path: str, headings: tuple[str, ...], context: str)
     first = tok.map[0] + (2 if tok.type == "fence" else 1)  # 1-based line of the first code line
     label = _label(context, headings)
     if lang == "shell":
-        groups = list(_shell_groups(code))
-        if len(groups) > 1:
+        # Program output or prose in a shell fence is shown in its passage, not offered to run: each group starts
+        # at its first command line, and a group with none is not offered.
+        groups = [(a + k, b, c, g_label) for a, b, c, g_label in _shell_groups(code) if (k := _first_command(c)) >= 0
+                  for c in ["".join(SOURCE_LINE.findall(c)[k:])]]  # fmt: skip
+        if len(groups) > 1 or (groups and _first_command(code) != 0):
             return [
                 Snippet(c, lang, g_label or label, path, first + a, first + b - 1, headings, "group", context)
                 for a, b, c, g_label in groups
-                if is_command(first_command_line(c))
             ]
-        if not is_command(first_command_line(code)):
-            return []  # program output or prose in a shell fence: shown in its passage, not offered to run
+        if not groups:
+            return []
     if lang == "yaml":
         return list(yaml_docs(code, first, path, headings, context, label))
     if not lang:

@@ -70,7 +70,11 @@ def main() -> None:
     ap.add_argument("--seed", action="store_true", help="the bundled notes only")
     args = ap.parse_args()
     quiet = lambda message: None  # noqa: E731
-    report("bundled notes", Assistant(resolve([BUNDLED_NOTES]), notice=quiet), ["seed_dev", "seed_paraphrase_dev", "screen_seed_dev"])
+    report(
+        "bundled notes",
+        Assistant(resolve([BUNDLED_NOTES]), notice=quiet),
+        ["seed_dev", "seed_paraphrase_dev", "screen_seed_dev"],
+    )
     if not args.seed:
         k8s = Assistant(resolve([CORPORA / "k8s-docs", CORPORA / "k8s-examples"]), notice=print)
         report("Kubernetes docs + examples", k8s, ["docs_dev", "ckad_dev", "screen_docs_dev", "bench/fresh_docs.jsonl"])

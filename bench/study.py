@@ -64,7 +64,9 @@ def compare(now: dict[str, list[dict]], base: dict[str, list[dict]]) -> None:
                 old_value = sum(map(float, old)) / len(old) if old else float("nan")
                 sign = -1 if key in NOISE_KEYS else 1
                 wins = sum(sign * (float(i[key]) - float(before[i["id"]][key])) > 0 for i in mine if i["id"] in before)
-                losses = sum(sign * (float(i[key]) - float(before[i["id"]][key])) < 0 for i in mine if i["id"] in before)
+                losses = sum(
+                    sign * (float(i[key]) - float(before[i["id"]][key])) < 0 for i in mine if i["id"] in before
+                )
                 where = "all" if half is None else f"h{half}"
                 cells.append(f"{where} {old_value:.2f}→{value:.2f} +{wins}/-{losses}")
             print(f"  {key:22} " + " | ".join(cells))

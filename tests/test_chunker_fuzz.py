@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from assistant.chunks import chunk_file, chunk_markdown
 from assistant.model import Chunk
-from assistant.snippets import NO_LANG
+from assistant.snippets import NO_LANG, is_command
 
 FUZZ = settings(
     max_examples=400,
@@ -252,8 +252,9 @@ def test_fenced_code_is_kept_byte_exact(doc: Doc) -> None:
             continue  # no language, or marked as output: shown in passages only (or typed by inference)
         found = _snippet_lines(chunks, f)
         if f.lang in SHELL:
-            # Commands are grouped; the comment lines that label a group are not part of its code.
-            wanted = [ln for ln in f.code_lines if ln.strip() and not re.match(r"\s*#(?!!)", ln)]
+            # Commands are grouped; the comment lines that label a group are not part of its code, and what does
+            # not read as a command (program output, prose) is not offered: every command line is.
+            wanted = [ln for ln in f.code_lines if is_command(ln) and not re.match(r"\s*#(?!!)", ln)]
         elif f.lang in YAML:
             wanted = [ln for ln in f.code_lines if ln.strip() and not ln.lstrip().startswith("#")
                       and not re.match(r"---\s*(#.*)?$", ln)]  # fmt: skip

@@ -75,7 +75,8 @@ def test_labels_are_headings_comments_or_whole_clauses() -> None:
     text = (
         "# Scaling\n\n"
         "Use\n\n```shell\nkubectl scale deploy/web --replicas=3\n```\n\n"
-        "Change the number of replicas of the web deployment:\n\n```shell\nkubectl scale deploy/web --replicas=5\n```\n\n"
+        "Change the number of replicas of the web deployment:\n\n"
+        "```shell\nkubectl scale deploy/web --replicas=5\n```\n\n"
         "The autoscaler (for example the one from\n\n```shell\nkubectl autoscale deploy/web --max=9\n```\n"
     )
     labels = [s.label for s in snippets_of(text)]
@@ -90,7 +91,10 @@ def test_labels_are_headings_comments_or_whole_clauses() -> None:
 def test_destructive_rules_read_the_parsed_command() -> None:
     assert find("kubectl delete pod web\n", "shell") == ["kubectl-delete"]
     assert find("$ sudo kubeadm reset -f\n", "shell") == ["kubeadm-reset"]
-    assert find("kubectl delete pod web --grace-period=0 --force\n", "shell") == ["kubectl-delete", "kubectl-force-kill"]
+    assert find("kubectl delete pod web --grace-period=0 --force\n", "shell") == [
+        "kubectl-delete",
+        "kubectl-force-kill",
+    ]
     assert find('ETCDCTL_API=3 etcdctl del "" --prefix\n', "shell") == ["etcdctl-del"]  # after an assignment
     assert find("kubectl get pods && kubectl drain node-1 --ignore-daemonsets\n", "shell") == ["kubectl-drain"]
     assert find("echo 'kubectl delete everything' # not run\n", "shell") == []
@@ -201,7 +205,9 @@ def test_no_view_offers_commands_when_the_notes_do_not_answer(seed_assistant: As
 
 def test_screen_scoring() -> None:
     item = {"id": "x", "question": "q", "want": ["kubectl drain"], "avoid": ["kubectl delete node"]}
-    answer = {"snippets": [{"code": "kubectl cordon n1"}, {"code": "kubectl drain n1"}, {"code": "kubectl delete node n1"}]}
+    answer = {
+        "snippets": [{"code": "kubectl cordon n1"}, {"code": "kubectl drain n1"}, {"code": "kubectl delete node n1"}]
+    }
     assert score_screen(item, answer) == {"want@1": False, "want@3": True, "noise@3": True}
     assert score_screen({**item, "want": []}, {"snippets": []}) == {"noise@3": False}
 
@@ -235,3 +241,36 @@ def test_the_same_answers_whatever_the_hash_seed(tmp_path: Path, onnx_model: Pat
         )  # fmt: skip
         outputs.append(done.stdout)
     assert outputs[0] and outputs[0] == outputs[1]
+
+
+# --- honest follow-ups and comparisons ---------------------------------------------------------------------------
+
+
+def test_comparisons_in_other_words() -> None:
+    from assistant.compare import detect_comparison
+
+    def parts(q: str) -> tuple[tuple[str, ...], str] | None:
+        c = detect_comparison(q)
+        return (c.sides, c.aspect) if c else None
+
+    assert parts("is weave quicker than cilium?") == (("weave", "cilium"), "quicker")
+    assert parts("should we pick ingress-nginx or traefik") == (("ingress-nginx", "traefik"), "")
+    assert parts("RWO or RWX for a shared upload folder") == (("RWO", "RWX"), "for a shared upload folder")
+    assert parts("hostPath vs local volumes on bare metal") == (("hostPath", "local volumes"), "on bare metal")
+    assert parts("is there a pod or a deployment") is None
+
+
+@pytest.mark.slow
+def test_follow_ups_say_what_the_notes_lack(seed_assistant: Assistant) -> None:
+    from assistant.followup import Conversation
+
+    conversation = Conversation()
+    seed_assistant.ask("Flannel vs Calico?", conversation=conversation)
+    yaml = seed_assistant.ask("give me the manifest", conversation=conversation)
+    assert yaml.snippets == [] and yaml.notice and "Flannel or Calico" in yaml.notice
+    assert yaml.to_json()["notice"] == yaml.notice and yaml.notice in plain_text(yaml)
+
+    conversation = Conversation()
+    seed_assistant.ask("undo the last rollout of my deployment", conversation=conversation)
+    other = seed_assistant.ask("what about daemonsets?", conversation=conversation)
+    assert other.notice and "only for deployment" in other.notice
