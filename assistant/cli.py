@@ -193,7 +193,9 @@ def ask(
 ) -> None:
     """Answer a question from your notes: the matching commands and YAML first, then the passages.
 
-    In a terminal the answer fits the screen (--full shows everything); piped, it is plain text."""
+    In a terminal the answer fits the screen (--full shows everything); piped, it is plain text. Without a
+    QUESTION, one per line is read from stdin; with --json, each input line gets exactly one output line (a blank
+    line gets {"question": "", "error": "empty question"})."""
     if as_json and as_md:
         _err("--json and --md do not go together: choose one")
         raise typer.Exit(2)
@@ -202,7 +204,8 @@ def ask(
         if sys.stdin.isatty():
             _err("give a QUESTION, or pipe questions in, one per line")
             raise typer.Exit(2)
-        questions = [line.strip() for line in sys.stdin if line.strip()]
+        # --json pairs lines: one JSON line out per line in, a blank line answered by an error object
+        questions = [line.strip() for line in sys.stdin if as_json or line.strip()]
     else:
         if not question.strip():
             _err("the question is empty")
@@ -211,6 +214,9 @@ def ask(
     assistant.refresh()
     terminal = not (as_json or as_md) and sys.stdout.isatty()
     for n, q in enumerate(questions):
+        if not q:
+            print(json.dumps({"question": "", "error": "empty question"}), flush=True)
+            continue
         answer = assistant.ask(q, k=k)
         if as_json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
@@ -333,7 +339,9 @@ def open_cmd(
 @app.command()
 def watch(
     ctx: typer.Context,
-    debounce: Annotated[int, typer.Option(help="Milliseconds to wait for edits to settle.")] = 500,
+    debounce: Annotated[
+        int, typer.Option(min=0, max=60_000, metavar="MS", help="Milliseconds to wait for edits to settle (0–60000).")
+    ] = 500,
     notes: NotesOpt = None,
     index: IndexOpt = None,
 ) -> None:

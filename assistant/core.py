@@ -262,6 +262,12 @@ class Assistant:
                 break
         if at is None:
             raise NotInNotes(f"{where} has no indexed text (it may be empty or was skipped: see `kt status`)")
+        try:
+            n_lines = len(files[key].read_bytes().splitlines())
+        except OSError:
+            n_lines = line
+        if line > max(n_lines, 1):
+            raise NotInNotes(f"{where}:{line} is past the end: the note has {n_lines} lines")
         return files[key], reader.section_of(at)
 
     def status(self) -> dict[str, Any]:

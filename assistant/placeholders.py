@@ -1,5 +1,6 @@
 """Slots in snippets that the user must fill: <podName>, <your-image-name>, $NAMESPACE, ${NS},
-{{ .Values.image }}, and bare camelCase names such as podName or SecretName."""
+{{ .Values.image }}, and bare camelCase names such as podName or SecretName in a value's place. A key
+(`claimName:`, `serviceName:` in YAML) is never a placeholder: filling it would corrupt the manifest."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ PLACEHOLDER = re.compile(
     r"<(?P<angle>[A-Za-z][\w.-]*(?:[ _-][\w.-]+)*)>"
     r"|(?P<brace>\{\{-?\s*[^{}]+?\s*-?\}\})"
     r"|(?P<dollar>\$\{?[A-Z][A-Z0-9_]*\}?)"
-    r"|(?<![\w/.=:-])(?P<camel>[a-z]+Name|[A-Z][a-z]+Name|[a-z]+ID|[a-z]+Id)(?![\w/.-])"
+    r"|(?<![\w/.=:-])(?P<camel>[a-z]+Name|[A-Z][a-z]+Name|[a-z]+ID|[a-z]+Id)(?![\w/.-]|:(?:\s|$))"
 )
 
 

@@ -35,6 +35,9 @@ Snippets are numbered [1], [2], …; passages 1., 2., … (the numbers stay thos
   :new        forget the conversation (next question starts fresh)
   :help       this help        :quit (or Ctrl-D) leave       Ctrl-C drops the line"""
 
+# Words that mean the REPL command when typed alone, without the colon: nobody asks their notes "exit".
+BARE_COMMANDS = {"exit", "quit", "help"}
+
 USAGE = {
     "open": ":open N shows the whole section of passage N (the numbered passages: 1., 2., …), e.g. :open 1",
     "edit": ":edit N opens passage N's note in your editor at its line, e.g. :edit 1",
@@ -94,6 +97,8 @@ class Repl:
             return True
         if line.startswith(":"):
             return self.command(line)
+        if line.lower().rstrip("!.") in BARE_COMMANDS:  # "exit", "quit", "help" typed as words
+            return self.command(":" + line.lower().rstrip("!."))
         self.assistant.refresh()
         self.offset = 0
         self.snippets, self.passages = {}, {}

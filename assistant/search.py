@@ -290,7 +290,7 @@ class RankConfig:
     snippet_dense: float = 1.0
     snippet_lexical: float = 1.0
     snippet_parent: float = 0.8  # the rank of the passage a snippet sits in
-    snippet_parent_goal: float = 0.8  # the same, for a question with no verb matching (a goal, a symptom)
+    snippet_parent_goal: float = 2.4  # the same, for a question with no verb matching (a goal, a symptom)
     snippet_command: float = 1.0  # the rank among commands doing what the question asks
     command_match: float = 2.0  # doing exactly what was asked counts like topping one more list, this much
     min_sim: float = 0.3  # cosine, query vs snippet descriptor, for a snippet to be offered at all

@@ -24,6 +24,8 @@ def parse_location(text: str) -> tuple[str, int]:
     m = _LOCATION.match(text.strip())
     if not m or not m.group("path"):
         raise ValueError(f"not a FILE:LINE location: {text!r}")
+    if re.search(r"\.(?:md|markdown|txt|ya?ml):[^:/\\]+$", m.group("path")):  # notes.md:abc
+        raise ValueError(f"LINE must be a number from 1: {text!r}")
     line = int(m.group("line") or 1)
     if line < 1:
         raise ValueError(f"lines are numbered from 1: {text!r}")

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant.cli import app
-from assistant.core import Assistant
+from assistant.core import Assistant, NotInNotes
 from assistant.sources import editor_argv, parse_location
 
 runner = CliRunner(env={"NO_COLOR": None, "FORCE_COLOR": None, "VISUAL": None, "EDITOR": None})
@@ -85,6 +85,8 @@ def test_color_setting_reaches_the_output(seed_assistant: Assistant) -> None:
     [
         ("nowhere.md:3", 1, "nowhere.md is not one of your notes"),
         ("kubernetes-therapy.md:0", 2, "lines are numbered from 1"),
+        ("kubernetes-therapy.md:abc", 2, "LINE must be a number"),  # the same kind of mistake, the same code
+        ("kubernetes-therapy.md:99999", 1, "past the end: the note has"),
     ],
 )
 def test_open_errors(seed_assistant: Assistant, location: str, code: int, message: str) -> None:
@@ -157,7 +159,9 @@ def test_open_finds_each_note_among_several(tmp_path: Path, embedder) -> None:  
             (1, f"Note {n}"),
             (6, f"Part one of {n}"),
             (9, f"Part two of {n}"),
-            (99, f"Part two of {n}"),
+            (11, f"Part two of {n}"),
         ):
             file, section = assistant.section_at(name, line)
             assert file == notes / name and section[0].path == name and section[0].headings[-1] == heading
+        with pytest.raises(NotInNotes, match="past the end: the note has 11 lines"):
+            assistant.section_at(name, 99)

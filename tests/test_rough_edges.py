@@ -1,0 +1,91 @@
+"""Rough edges a new user hit (issue 16): each test failed before its fix."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant.chunks import chunk_file
+from assistant.placeholders import fill, find_placeholders
+from tests.conftest import SEED
+
+CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+_KEY = re.compile(r"^(\s*(?:- )?[\w.-]+):(?:\s|$)")
+
+
+def all_snippets(paths: list[Path]) -> list:
+    found = []
+    for path in paths:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found += [s for c in chunk_file(text, str(path)) for s in c.snippets]
+    return found
+
+
+def check_fill(snippets: list) -> None:
+    for s in snippets:
+        names = find_placeholders(s.code, s.lang)
+        assert fill(s.code, {n: "" for n in names}) == s.code  # left empty: byte for byte
+        filled = fill(s.code, {n: "FILLED" for n in names})
+        keys = [m.group(1) for line in s.code.splitlines() if (m := _KEY.match(line))]
+        assert [m.group(1) for line in filled.splitlines() if (m := _KEY.match(line))] == keys, s.code
+
+
+def test_fill_never_touches_a_yaml_key() -> None:
+    yaml = "spec:\n  volumes:\n  - name: data\n    persistentVolumeClaim:\n      claimName: countit-pvc\n"
+    assert find_placeholders(yaml) == []
+    assert find_placeholders("  serviceName: web\n  secretName: podName\n") == ["podName"]
+    check_fill(all_snippets([SEED]))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CORPORA.exists(), reason="the Kubernetes docs corpora are not beside this clone")
+def test_fill_on_every_snippet_of_the_kubernetes_docs() -> None:
+    paths = sorted(CORPORA.rglob("*.md")) + sorted(CORPORA.rglob("*.yaml"))
+    check_fill(all_snippets(paths))
+
+
+# --- the command line ------------------------------------------------------------------------------------------
+
+
+def test_numeric_options_are_range_checked_up_front() -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    runner = CliRunner()
+    for value in ("-5", "99999999999999999999", "abc"):
+        result = runner.invoke(app, ["watch", "--debounce", value])
+        assert result.exit_code == 2, (value, result.output)
+        assert "Traceback" not in result.output and "watching" not in result.output
+    for value in ("0", "-1", "1000", "x"):
+        result = runner.invoke(app, ["ask", "q", "-k", value])
+        assert result.exit_code == 2, (value, result.output)
+
+
+@pytest.mark.slow
+def test_batch_json_answers_one_line_per_input_line(seed_assistant) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    s = seed_assistant.settings
+    where = ["--notes", str(s.notes[0]), "--index", str(s.index)]
+    result = CliRunner().invoke(app, ["ask", "--json", *where], input="roll back a deployment\n\n  \ntaint a node\n")
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0 and len(lines) == 4
+    answers = [json.loads(line) for line in lines]
+    assert answers[1] == answers[2] == {"question": "", "error": "empty question"}
+    assert answers[0]["question"] == "roll back a deployment" and answers[3]["question"] == "taint a node"
+
+
+@pytest.mark.slow
+def test_typing_exit_quit_or_help_is_a_command(seed_assistant) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_repl import run
+
+    out = run(seed_assistant, ["help", "quit", "this line is never read"])
+    assert ":fill N" in out and "Nothing in your notes" not in out and "this line is never read" not in out
+    assert "this line is never read" not in run(seed_assistant, ["Exit", "this line is never read"])
