@@ -6,6 +6,7 @@ are cleaned with regular expressions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -15,7 +16,7 @@ from assistant.markup import clean_markup
 from assistant.model import Chunk, Snippet
 from assistant.snippets import SOURCE_LINE, fence_snippets, inline_snippets, inline_text, yaml_docs
 
-CHUNKER_VERSION = "16"
+CHUNKER_VERSION = "17"
 MAX_CHUNK_CHARS = 1500
 MAX_HEADINGS = 2000  # beyond this a file is chunked by size alone (pathological inputs)
 LABEL_CHARS = 80  # a one-line paragraph this short, right before a list, is that list's label ("Calico")
@@ -61,6 +62,8 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
         raw_title = meta.get("title")
         title = clean_markup(str(raw_title)).strip() if raw_title else ""
         generated = bool(meta.get("auto_generated"))
+    if not title and not any(t.type == "heading_open" and t.tag == "h1" for t in tokens):
+        title = note_title(path)  # an Obsidian note's title is its file name
     base: tuple[str, ...] = (title,) if title else ()
 
     n_headings = sum(1 for t in tokens if t.type == "heading_open" and t.level == 0)
@@ -115,6 +118,22 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
     return chunks
 
 
+def note_title(path: str) -> str:
+    """A note's title from its file name, for notes with no title of their own: `team/Node Drain.md` → "Node
+    Drain", `etcd-backup_howto.md` → "etcd backup howto"."""
+    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return " ".join(stem.replace("_", " ").replace("-", " ").split())
+
+
+# What is no passage on its own: thematic breaks, image embeds (Markdown and Obsidian's ![[…]]), bare links.
+_NOT_CONTENT = re.compile(r"^\s*(?:[-*_]\s*){3,}$|!\[[^\]]*\]\([^)]*\)|!\[\[[^\]]*\]\]|<[^>]+>", re.M)
+
+
+def has_content(body: str) -> bool:
+    """Whether a passage says anything: more than thematic breaks, image embeds and tags."""
+    return bool(re.search(r"\w", _NOT_CONTENT.sub("", body)))
+
+
 def is_group_passage(chunk: Chunk) -> bool:
     """A comment-labelled command group offered as a passage of its own (see _group_chunks)."""
     return (
@@ -156,7 +175,7 @@ def _section_chunks(
     for n, piece in enumerate(pieces):
         a, b = piece[0][0], piece[-1][1]
         body = _body(lines, a, b, fence_lines, piece)
-        if not body.strip():
+        if not has_content(body):
             continue
         start = section.heading_line if n == 0 and section.heading_line is not None else a
         last = pieces[n + 1][0][0] if n + 1 < len(pieces) else b

@@ -14,7 +14,11 @@ NOTE_SUFFIXES = (".md", ".markdown", ".txt")
 YAML_SUFFIXES = (".yaml", ".yml")
 NOTE_TYPES = ", ".join(NOTE_SUFFIXES + YAML_SUFFIXES)  # for messages: the kinds of file kt reads
 MAX_NOTE_BYTES = 8 * 1024 * 1024
-SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".obsidian", ".trash"}
+# Folders nobody writes notes in: installed packages and their metadata. A folder holding pyvenv.cfg is a
+# virtualenv whatever its name.
+NEVER_NOTES = {"node_modules", "__pycache__", "site-packages", "dist-packages", "bower_components"}
+NEVER_NOTES_SUFFIXES = (".dist-info", ".egg-info")
+IGNORE_FILES = (".gitignore", ".ktignore")
 # Control characters could drive the terminal wherever a note's name is printed; lone surrogates are bytes of
 # a name that is not UTF-8 (os.fsdecode's surrogateescape) and cannot be written to the index.
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -80,16 +84,68 @@ def notes_problem(paths: list[Path]) -> str | None:
 
 
 def _note_names(folder: Path) -> Any:
-    for _root, dirs, names in os.walk(folder, followlinks=True):
-        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")]
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        dirs[:] = [d for d in dirs if not skipped_folder(root, d)]
         yield from (name for name in names if is_note_name(name))
 
 
-def scan(folders: list[Path], warnings: list[str] | None = None) -> list[NoteFile]:
+def skipped_folder(root: str, name: str) -> str:
+    """Why a folder is never searched for notes ("" when it is): hidden, a virtualenv, installed packages."""
+    if name.startswith("."):
+        return "hidden folder"
+    if name in NEVER_NOTES or name.endswith(NEVER_NOTES_SUFFIXES):
+        return "installed packages, not notes"
+    if os.path.isfile(os.path.join(root, name, "pyvenv.cfg")):
+        return "a Python virtualenv, not notes"
+    return ""
+
+
+class _Ignores:
+    """The .gitignore and .ktignore patterns that hold in each folder of a walk, each file's patterns relative
+    to its own folder, as git reads them (pathspec). Nothing is imported when no folder has one."""
+
+    def __init__(self) -> None:
+        self.specs: dict[str, list[tuple[str, Any]]] = {}
+
+    def enter(self, root: str, names: list[str]) -> None:
+        inherited = self.specs.get(root, [])
+        own = [n for n in IGNORE_FILES if n in names]
+        if own:
+            import pathspec
+
+            lines: list[str] = []
+            for name in own:
+                try:
+                    with open(os.path.join(root, name), encoding="utf-8", errors="replace") as f:
+                        lines += f.read().splitlines()
+                except OSError:
+                    continue
+            inherited = [*inherited, (root, pathspec.GitIgnoreSpec.from_lines(lines))]
+        self.specs[root] = inherited
+
+    def ignored(self, root: str, name: str, is_dir: bool) -> str:
+        """The ignore file that leaves this entry out ("" when none does)."""
+        full = os.path.join(root, name)
+        for base, spec in self.specs.get(root, []):
+            rel = os.path.relpath(full, base).replace(os.sep, "/") + ("/" if is_dir else "")
+            if spec.match_file(rel):
+                return "listed in .gitignore or .ktignore"
+        return ""
+
+    def inherit(self, root: str, child: str) -> None:
+        if self.specs.get(root):
+            self.specs[os.path.join(root, child)] = self.specs[root]
+
+
+def scan(
+    folders: list[Path], warnings: list[str] | None = None, skipped: dict[str, str] | None = None
+) -> list[NoteFile]:
     """All note files under the folders (or the single files given), by stat only (cheap). Symlinked folders
-    are followed once."""
+    are followed once. Hidden folders, virtualenvs, installed packages and what .gitignore or .ktignore lists
+    are left out; `skipped` gets each (key → why), a folder once, ending in "/"."""
     files: list[NoteFile] = []
     warnings = warnings if warnings is not None else []
+    skipped = skipped if skipped is not None else {}
 
     def unreadable(e: OSError) -> None:
         warnings.append(f"{shown(e.filename)}: cannot be read ({e.strerror}), skipped")
@@ -107,6 +163,7 @@ def scan(folders: list[Path], warnings: list[str] | None = None) -> list[NoteFil
             warnings.append(f"{shown(folder)}: not a folder, skipped")
             continue
         seen: set[tuple[int, int]] = set()
+        ignores = _Ignores()
         for root, dirs, names in os.walk(folder, followlinks=True, onerror=unreadable):
             try:
                 st = os.stat(root)
@@ -118,12 +175,23 @@ def scan(folders: list[Path], warnings: list[str] | None = None) -> list[NoteFil
                 dirs[:] = []
                 continue
             seen.add((st.st_dev, st.st_ino))
-            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
             # Plain strings here, not pathlib: this runs for every note before every answer.
             base = os.path.relpath(root, folder).replace(os.sep, "/")
             base = "" if base == "." else base + "/"
+            ignores.enter(root, names)
+            kept = []
+            for d in sorted(dirs):
+                if why := skipped_folder(root, d) or ignores.ignored(root, d, is_dir=True):
+                    skipped[prefix + base + d + "/"] = why
+                else:
+                    kept.append(d)
+                    ignores.inherit(root, d)
+            dirs[:] = kept
             for name in sorted(names):
                 if not is_note_name(name):
+                    continue
+                if why := ignores.ignored(root, name, is_dir=False):
+                    skipped[prefix + base + name] = why
                     continue
                 full_name = os.path.join(root, name)
                 try:

@@ -232,10 +232,26 @@ def is_whole_clause(text: str) -> bool:
     )
 
 
+_PROMPT_LINE = re.compile(r"\s*\$ ")
+
+
+def _comment_label(comments: list[str]) -> str:
+    """A group's label from the comment lines above it: the nearest one that reads as a label (a run of
+    comments may hold commented-out output or a paragraph), its first sentence when it is long."""
+    for text in reversed([c for c in comments if c]):
+        first = _SENTENCE_END.split(text)[0].strip()
+        if len(first) <= LABEL_CHARS and re.search(r"[A-Za-z]{2}", first):
+            return first.rstrip(":")
+    return ""
+
+
 def _shell_groups(code: str) -> Iterator[tuple[int, int, str, str]]:
     """(first line, end line, code, label) per group of commands: a comment line opens a group, and a blank
-    line ends one (the commands after it keep the last comment as their label)."""
+    line ends one (the commands after it keep the last comment as their label). In a block that marks its
+    commands with a `$ ` prompt, the lines after a command (but its `\\` continuations) are its output: they
+    end the group and are not offered."""
     lines = SOURCE_LINE.findall(code)
+    prompted = any(_PROMPT_LINE.match(line) for line in lines)
     label = ""
     start: int | None = None
     pending_comment: list[str] = []
@@ -258,8 +274,14 @@ def _shell_groups(code: str) -> Iterator[tuple[int, int, str, str]]:
                 yield from emit(idx)
                 start = None
             continue
+        continued = idx > 0 and start is not None and lines[idx - 1].rstrip().endswith("\\")
+        if prompted and not _PROMPT_LINE.match(line) and not continued:
+            if start is not None:  # output of the command above
+                yield from emit(idx)
+                start = None
+            continue
         if pending_comment:
-            label = " ".join(c for c in pending_comment if c)
+            label = _comment_label(pending_comment)
             pending_comment = []
         if start is None:
             start = idx

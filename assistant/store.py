@@ -305,7 +305,7 @@ class IndexStore:
         manifest, old_gen = self._old_state(force, report)
         old_files: dict[str, Any] = manifest.get("files", {})
         folders_key = [str(f.resolve()) for f in folders]
-        notes = scan(folders, report.warnings)
+        notes = scan(folders, report.warnings, report.skipped)
 
         files: dict[str, Any] = {}
         fresh: dict[str, list[Chunk]] = {}

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.notes import NOTE_SUFFIXES, NOTE_TYPES, SKIP_DIRS, YAML_SUFFIXES
+from assistant.notes import NEVER_NOTES, NEVER_NOTES_SUFFIXES, NOTE_SUFFIXES, NOTE_TYPES, YAML_SUFFIXES
 
 if TYPE_CHECKING:
     from watchfiles.main import AbstractEvent
@@ -29,7 +29,9 @@ def is_note_path(path: str | Path) -> bool:
         return False  # also rules out foo.md.swp, foo.md~, foo.md.tmp
     if name.startswith((".", "#", "~")):  # .foo.md.swp, .#foo.md (Emacs lock), #foo.md# (Emacs autosave)
         return False
-    return not any(part in SKIP_DIRS or part.startswith(".") for part in p.parent.parts)
+    return not any(
+        part in NEVER_NOTES or part.endswith(NEVER_NOTES_SUFFIXES) or part.startswith(".") for part in p.parent.parts
+    )
 
 
 def watch_notes(

@@ -1,0 +1,80 @@
+"""Anyone's notes, not just ours: an Obsidian vault, a repo of runbooks with a virtualenv and a .gitignore, and
+shell blocks with prompts and output come through as cleanly as the bundled notes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant.chunks import chunk_markdown
+from assistant.notes import scan
+
+VAULT_NOTE = (
+    "---\ntags: [k8s, storage]\naliases: [pvc]\n---\r\n\r\n"
+    "> [!TIP] Claims bind to volumes\r\n> A claim stays Pending until a volume matches.\r\n\r\n"
+    "---\r\n\r\n![[pvc-flow.png]]\r\n\r\n## Resize a claim\r\n\r\nEdit the claim's storage request.\r\n"
+)
+
+
+def test_a_note_without_a_title_takes_its_file_name() -> None:
+    chunks = chunk_markdown(VAULT_NOTE, "Storage/Persistent Volume Claims.md")
+    assert [c.headings for c in chunks] == [
+        ("Persistent Volume Claims",),
+        ("Persistent Volume Claims", "Resize a claim"),
+    ]
+    with_h1 = chunk_markdown("# Claims\n\ntext\n", "Storage/Persistent Volume Claims.md")
+    assert with_h1[0].headings == ("Claims",)  # a note's own title wins
+
+
+def test_breaks_and_image_embeds_alone_are_no_passage() -> None:
+    text = "# Gallery\n\n## One\n\n---\n\n## Two\n\n![[diagram.png]]\n\n![flow](flow.svg)\n\n## Three\n\nWords.\n"
+    assert [c.headings[-1] for c in chunk_markdown(text, "g.md")] == ["Three"]
+
+
+def test_prompts_mark_commands_and_the_lines_after_them_are_output() -> None:
+    text = (
+        "# Minikube\n\n```console\n$ minikube ip\n192.168.59.100\n$ kubectl get svc \\\n    -A\n"
+        "NAME         TYPE        CLUSTER-IP\nkubernetes   ClusterIP   10.96.0.1\n```\n"
+    )
+    codes = [s.code for c in chunk_markdown(text, "m.md") for s in c.snippets]
+    assert codes == ["$ minikube ip\n", "$ kubectl get svc \\\n    -A\n"]
+
+
+def test_a_run_of_comments_labels_with_the_nearest_one() -> None:
+    text = (
+        "# Ops\n\n```bash\n# NAME   READY\n# web    1/1\n\n# Restart the web deployment\n"
+        "kubectl rollout restart deploy/web\n\nkubectl get pods\n```\n"
+    )
+    labels = {s.code.split()[1]: s.label for c in chunk_markdown(text, "o.md") for s in c.snippets}
+    assert labels["rollout"] == "Restart the web deployment"
+
+
+def test_a_repo_checkout_leaves_out_virtualenvs_packages_and_ignored_files(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "docs").mkdir(parents=True)
+    (repo / "docs" / "runbook.md").write_text("# Runbook\n\nDrain first.\n")
+    (repo / "venv" / "lib" / "site-packages" / "pip-24.0.dist-info").mkdir(parents=True)
+    (repo / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (repo / "venv" / "lib" / "site-packages" / "pip-24.0.dist-info" / "AUTHORS.txt").write_text("people\n")
+    (repo / "env2" / "lib").mkdir(parents=True)  # a virtualenv by its pyvenv.cfg, whatever its name
+    (repo / "env2" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (repo / "env2" / "lib" / "README.md").write_text("# vendored\n")
+    (repo / "node_modules" / "left-pad").mkdir(parents=True)
+    (repo / "node_modules" / "left-pad" / "README.md").write_text("# left-pad\n")
+    (repo / "build").mkdir()
+    (repo / "build" / "out.md").write_text("# generated\n")
+    (repo / "docs" / "draft.md").write_text("# Draft\n")
+    (repo / ".gitignore").write_text("build/\n")
+    (repo / "docs" / ".ktignore").write_text("draft.md\n")
+    (repo / ".github").mkdir()
+    (repo / ".github" / "SKILL.md").write_text("# hidden\n")
+    skipped: dict[str, str] = {}
+    keys = [n.key for n in scan([repo], [], skipped)]
+    assert keys == ["docs/runbook.md"]
+    assert skipped == {
+        ".github/": "hidden folder",
+        "build/": "listed in .gitignore or .ktignore",
+        "docs/draft.md": "listed in .gitignore or .ktignore",
+        "env2/": "a Python virtualenv, not notes",
+        "node_modules/": "installed packages, not notes",
+        "venv/": "a Python virtualenv, not notes",
+    }
