@@ -290,7 +290,6 @@ class RankConfig:
     snippet_dense: float = 1.0
     snippet_lexical: float = 1.0
     snippet_parent: float = 0.8  # the rank of the passage a snippet sits in
-    snippet_parent_goal: float = 2.4  # the same, for a question with no verb matching (a goal, a symptom)
     snippet_command: float = 1.0  # the rank among commands doing what the question asks
     command_match: float = 2.0  # doing exactly what was asked counts like topping one more list, this much
     min_sim: float = 0.3  # cosine, query vs snippet descriptor, for a snippet to be offered at all
@@ -430,7 +429,7 @@ def rank(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig
     fused_snippets = fuse(
         (snippet_dense, config.snippet_dense),
         (snippet_lexical, config.snippet_lexical),
-        (parent, config.snippet_parent if matches else config.snippet_parent_goal),
+        (parent, config.snippet_parent),
         ({si: r for r, si in enumerate(matches)}, config.snippet_command),
         k=config.rrf_k,
     )

@@ -55,9 +55,10 @@ def test_stdin_questions_give_one_json_object_per_line(seed_assistant: Assistant
     lines = result.stdout.strip().splitlines()
     assert [json.loads(line)["question"] for line in lines] == [
         "Flannel vs Calico?",
+        "",  # a blank line keeps its place: one line out per line in
         "make a cronjob that runs on a schedule",
     ]
-    assert "comparison" in json.loads(lines[0])
+    assert "comparison" in json.loads(lines[0]) and json.loads(lines[1])["error"] == "empty question"
 
 
 def test_terminal_view_names_sources(seed_assistant: Assistant) -> None:
