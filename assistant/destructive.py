@@ -63,6 +63,20 @@ def _asking_words() -> dict[str, frozenset[str]]:
     return {r.id: frozenset(w for base in sorted(r.asked_by) for w in inflections(base)) for r in rules()}
 
 
+# A removal word that names a permission ("is it able to delete secrets", "allowed to remove pods") or that the
+# question rules out ("without deleting anything") asks for no removal.
+_NOT_ASKING = re.compile(
+    r"\b(?:able|allowed|permitted|permission|permissions|rights?|authori[sz]ed|can-i)\s+to\s+\w+"
+    r"|\b(?:don't|dont|do not|does not|doesn't|without|never|not)\b[^.,;:()?]*",
+    re.I,
+)
+
+
+def request_words(text: str) -> set[str]:
+    """The lower-case words of a question that can ask for a destructive effect."""
+    return set(re.findall(r"[\w-]+", _NOT_ASKING.sub(" ", text).lower()))
+
+
 def asked_for(rule_ids: list[str] | tuple[str, ...], words: set[str] | frozenset[str]) -> bool:
     """Whether a question (its lower-case words) asks for what every one of these rules does."""
     table = _asking_words()

@@ -450,9 +450,9 @@ def unasked_destructive_last(
 ) -> list[tuple[int, float]]:
     """Destructive commands (data/destructive.json) the question does not ask for move below every other
     snippet: "back up etcd" must not lead with a wipe."""
-    from assistant.destructive import asked_for
+    from assistant.destructive import asked_for, request_words
 
-    words = set(query.words)
+    words = request_words(query.text)
     unasked = [
         i for i, (si, _) in enumerate(ranked) if (d := features[si].get("destructive")) and not asked_for(d, words)
     ]

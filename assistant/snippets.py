@@ -203,7 +203,12 @@ def fence_snippets(tok: Any, path: str, headings: tuple[str, ...], context: str)
 
 LABEL_CHARS = 100
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\d])")
-_DANGLING = {"a", "an", "the", "to", "of", "for", "with", "and", "or", "in", "on", "by", "e.g", "i.e", "use", "run"}
+# Words a whole clause does not end on: articles, prepositions, conjunctions, "using" ("… by using").
+_DANGLING = {
+    "a", "an", "the", "to", "of", "for", "with", "and", "or", "in", "on", "by", "e.g", "i.e", "use", "run", "using",
+    "as", "at", "from", "into", "via", "that", "which", "is", "are", "be", "can", "will", "this", "these", "your",
+    "its", "their", "our", "if", "when", "while", "but", "like", "than", "such",
+}  # fmt: skip
 
 
 def _label(context: str, headings: tuple[str, ...]) -> str:

@@ -274,3 +274,11 @@ def test_follow_ups_say_what_the_notes_lack(seed_assistant: Assistant) -> None:
     seed_assistant.ask("undo the last rollout of my deployment", conversation=conversation)
     other = seed_assistant.ask("what about daemonsets?", conversation=conversation)
     assert other.notice and "only for deployment" in other.notice
+
+
+def test_a_permission_or_a_ruled_out_removal_asks_for_nothing_destructive() -> None:
+    from assistant.destructive import request_words
+
+    assert not asked_for(["kubectl-delete"], request_words("is the bot able to delete secrets in prod?"))
+    assert not asked_for(["kubectl-delete"], request_words("rotate the certs without deleting the old ones"))
+    assert asked_for(["kubectl-delete"], request_words("delete the secrets the bot created"))
