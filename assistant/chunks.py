@@ -16,7 +16,7 @@ from assistant.markup import clean_markup
 from assistant.model import Chunk, Snippet
 from assistant.snippets import SOURCE_LINE, fence_snippets, inline_snippets, inline_text, yaml_docs
 
-CHUNKER_VERSION = "18"
+CHUNKER_VERSION = "19"
 MAX_CHUNK_CHARS = 1500
 MAX_HEADINGS = 2000  # beyond this a file is chunked by size alone (pathological inputs)
 LABEL_CHARS = 80  # a one-line paragraph this short, right before a list, is that list's label ("Calico")
@@ -120,8 +120,11 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
 
 def note_title(path: str) -> str:
     """A note's title from its file name, for notes with no title of their own: `team/Node Drain.md` → "Node
-    Drain", `etcd-backup_howto.md` → "etcd backup howto"."""
-    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    Drain", `etcd-backup_howto.md` → "etcd backup howto", `runbooks/etcd/README.md` → "etcd"."""
+    parts = path.split("/")
+    stem = parts[-1].rsplit(".", 1)[0]
+    if stem.lower() in ("readme", "index", "_index") and len(parts) > 1:
+        stem = parts[-2]  # a folder's README or index page is named by its folder
     return " ".join(stem.replace("_", " ").replace("-", " ").split())
 
 

@@ -78,3 +78,11 @@ def test_a_repo_checkout_leaves_out_virtualenvs_packages_and_ignored_files(tmp_p
         "node_modules/": "installed packages, not notes",
         "venv/": "a Python virtualenv, not notes",
     }
+
+
+def test_a_folder_readme_is_named_by_its_folder() -> None:
+    from assistant.chunks import note_title
+
+    assert note_title("runbooks/etcd-backup/README.md") == "etcd backup"
+    assert note_title("docs/networking/_index.md") == "networking"
+    assert note_title("README.md") == "README"
