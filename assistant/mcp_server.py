@@ -64,7 +64,11 @@ def _call(work: Callable[[], Any]) -> Any:
 
 
 def build_server(tools: NotesTools) -> MCPServer:
-    server = MCPServer("kt", title="Kubernetes Therapy", instructions=INSTRUCTIONS, log_level="WARNING")
+    from assistant import __version__
+
+    server = MCPServer(
+        "kt", title="Kubernetes Therapy", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
+    )
 
     # Sync tools: the SDK runs each on a worker thread; NotesTools serialises them.
     @server.tool(title="Search the Kubernetes notes", annotations=READ_ONLY)

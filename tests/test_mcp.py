@@ -255,6 +255,9 @@ def test_stdout_carries_only_protocol_messages_and_edits_are_indexed_first(built
             }
         )
         assert response(1)["result"]["serverInfo"]["name"] == "kt"
+        from assistant import __version__
+
+        assert response(1)["result"]["serverInfo"]["version"] == __version__
         send({"method": "notifications/initialized"})
         send({"id": 2, "method": "tools/call", "params": {"name": "search_notes", "arguments": {"question": "zebra"}}})
         answer = response(2)["result"]
