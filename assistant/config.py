@@ -141,7 +141,8 @@ def resolve(
     raw_notes, sources["notes"] = pick("notes", notes, "--notes", "KT_NOTES")
     if isinstance(raw_notes, str):  # KT_NOTES: several paths joined by ':'
         raw_notes = [Path(p) for p in raw_notes.split(os.pathsep) if p]
-    folders = tuple(Path(os.path.abspath(os.path.expanduser(p))) for p in raw_notes or [BUNDLED_NOTES])
+    given = [Path(os.path.abspath(os.path.expanduser(p))) for p in raw_notes or [BUNDLED_NOTES]]
+    folders = tuple(dict.fromkeys(given))  # `--notes corpus --notes ./corpus`: one folder, one index
 
     raw_index, sources["index"] = pick("index", index, "--index", "KT_INDEX")
     if raw_index is None:

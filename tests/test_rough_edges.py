@@ -89,3 +89,12 @@ def test_typing_exit_quit_or_help_is_a_command(seed_assistant) -> None:  # type:
     out = run(seed_assistant, ["help", "quit", "this line is never read"])
     assert ":fill N" in out and "Nothing in your notes" not in out and "this line is never read" not in out
     assert "this line is never read" not in run(seed_assistant, ["Exit", "this line is never read"])
+
+
+def test_the_same_notes_folder_given_twice_is_one_folder(tmp_path: Path) -> None:
+    from assistant.config import resolve
+
+    (tmp_path / "notes").mkdir()
+    once = resolve([tmp_path / "notes"])
+    twice = resolve([tmp_path / "notes", tmp_path / "notes" / ".." / "notes"])
+    assert twice.notes == once.notes and twice.index == once.index
