@@ -332,7 +332,14 @@ class IndexStore:
             fresh[note.key] = chunks
         report.removed = sorted(set(old_files) - set(files) - set(report.skipped))
         report.removed += sorted(k for k in report.skipped if k in old_files)
-        if not report.touched and not stat_only and not report.rebuilt and manifest.get("notes") == folders_key:
+        same_skips = report.skipped == manifest.get("skipped", {})  # a new skip is recorded once, then not re-announced
+        if (
+            not report.touched
+            and not stat_only
+            and not report.rebuilt
+            and manifest.get("notes") == folders_key
+            and same_skips
+        ):
             report.chunks, report.snippets = manifest["counts"]["chunks"], manifest["counts"]["snippets"]
             report.seconds = time.perf_counter() - started
             return report

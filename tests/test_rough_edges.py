@@ -98,3 +98,25 @@ def test_the_same_notes_folder_given_twice_is_one_folder(tmp_path: Path) -> None
     once = resolve([tmp_path / "notes"])
     twice = resolve([tmp_path / "notes", tmp_path / "notes" / ".." / "notes"])
     assert twice.notes == once.notes and twice.index == once.index
+
+
+@pytest.mark.slow
+def test_a_note_over_the_size_limit_is_announced_once(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from assistant.config import Settings
+    from assistant.core import Assistant, stale_files
+    from assistant.notes import MAX_NOTE_BYTES
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "small.md").write_text("# Drain\n\nkubectl drain node-1 --ignore-daemonsets\n")
+    said: list[str] = []
+    kt = Assistant(Settings((notes,), tmp_path / "index"), notice=said.append, embedder=embedder)
+    kt.update()
+    with (notes / "huge.md").open("wb") as f:
+        f.write(b"# Huge\n" + b"x" * (MAX_NOTE_BYTES + 10))
+    for _ in range(2):  # what the CLI and the REPL do before each question
+        kt.refresh()
+        kt.ask("drain a node")
+    assert sum("huge.md" in m for m in said) == 1, said
+    manifest = kt.store.manifest()
+    assert "huge.md" in manifest["skipped"] and stale_files(manifest, [notes])["added"] == []
