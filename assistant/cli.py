@@ -59,6 +59,18 @@ IndexOpt = Annotated[
     typer.Option("--index", help="Index folder. Default: $KT_INDEX, config.toml, index/ or a per-folder cache."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _set_color(value: str | None) -> str | None:
+    if value is not None:  # given after the command (`kt ask … --color never`): it wins, like --notes there
+        _TOP["color"] = value
+    return value
+
+
+ColorOpt = Annotated[
+    str | None,
+    typer.Option("--color", metavar="WHEN", callback=_set_color, help="auto, always or never (as before the command)."),
+]
 # Options of the top-level callback that every command's settings need (reset on each invocation).
 _TOP: dict[str, Any] = {}
 
@@ -190,6 +202,7 @@ def ask(
     full: Annotated[bool, typer.Option("--full", help="Show everything: no folding, whole passages.")] = False,
     notes: NotesOpt = None,
     index: IndexOpt = None,
+    color: ColorOpt = None,
 ) -> None:
     """Answer a question from your notes: the matching commands and YAML first, then the passages.
 
@@ -212,7 +225,8 @@ def ask(
             raise typer.Exit(2)
         questions = [question]
     assistant.refresh()
-    terminal = not (as_json or as_md) and sys.stdout.isatty()
+    # --color always: the terminal view even into a pipe (`kt --color always ask … | less -R`)
+    terminal = not (as_json or as_md) and (sys.stdout.isatty() or assistant.settings.color == "always")
     for n, q in enumerate(questions):
         if not q:
             print(json.dumps({"question": "", "error": "empty question"}), flush=True)
@@ -237,6 +251,7 @@ def index_cmd(
     as_json: JsonOpt = False,
     notes: NotesOpt = None,
     index: IndexOpt = None,
+    color: ColorOpt = None,
 ) -> None:
     """Build or update the index: only new or edited notes are re-embedded."""
     assistant = _assistant(*_common(ctx, notes, index), one_shot=True)  # bulk embedding: prepacking gains nothing
@@ -252,7 +267,13 @@ def index_cmd(
 
 
 @app.command()
-def status(ctx: typer.Context, as_json: JsonOpt = False, notes: NotesOpt = None, index: IndexOpt = None) -> None:
+def status(
+    ctx: typer.Context,
+    as_json: JsonOpt = False,
+    notes: NotesOpt = None,
+    index: IndexOpt = None,
+    color: ColorOpt = None,
+) -> None:
     """Show the notes folders, the index and which notes changed since it was built."""
     assistant = _assistant(*_common(ctx, notes, index), one_shot=True)
     info = assistant.status()
@@ -301,6 +322,7 @@ def open_cmd(
     edit: Annotated[bool, typer.Option("--edit", help="Open it in $VISUAL or $EDITOR at that line.")] = False,
     notes: NotesOpt = None,
     index: IndexOpt = None,
+    color: ColorOpt = None,
 ) -> None:
     """Print the section of your notes at FILE:LINE (what :open N shows in the REPL), or edit it there."""
     from assistant.core import NotInNotes
@@ -344,6 +366,7 @@ def watch(
     ] = 500,
     notes: NotesOpt = None,
     index: IndexOpt = None,
+    color: ColorOpt = None,
 ) -> None:
     """Keep the index fresh while notes change: one line per update (time, files, chunks embedded). Ctrl-C stops."""
     from assistant.watch import watch_notes
@@ -356,7 +379,7 @@ def watch(
 
 
 @app.command()
-def mcp(ctx: typer.Context, notes: NotesOpt = None, index: IndexOpt = None) -> None:
+def mcp(ctx: typer.Context, notes: NotesOpt = None, index: IndexOpt = None, color: ColorOpt = None) -> None:
     """Serve the notes to coding agents and editors: a Model Context Protocol server on stdio."""
     from assistant.mcp_server import serve  # the MCP SDK and pydantic load only here
 
@@ -371,6 +394,7 @@ def eval_cmd(
     halves: Annotated[bool, typer.Option("--halves", help="Also score each half of the set (md5 of the id).")] = False,
     notes: NotesOpt = None,
     index: IndexOpt = None,
+    color: ColorOpt = None,
 ) -> None:
     """Score a question set (seed, docs or CKAD format): hit@k, MRR@10, command hits, and the misses."""
     from assistant.evaluate import evaluate, render_report

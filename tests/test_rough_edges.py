@@ -120,3 +120,21 @@ def test_a_note_over_the_size_limit_is_announced_once(tmp_path: Path, embedder) 
     assert sum("huge.md" in m for m in said) == 1, said
     manifest = kt.store.manifest()
     assert "huge.md" in manifest["skipped"] and stale_files(manifest, [notes])["added"] == []
+
+
+@pytest.mark.slow
+def test_color_works_before_and_after_the_command(seed_assistant, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    for name in ("NO_COLOR", "FORCE_COLOR", "KT_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    s = seed_assistant.settings
+    where = ["--notes", str(s.notes[0]), "--index", str(s.index)]
+    runner = CliRunner()
+    after = runner.invoke(app, ["ask", "taint a node", *where, "--color", "never"])
+    assert after.exit_code == 0 and "kubectl taint" in after.stdout and "\x1b[" not in after.stdout
+    forced = runner.invoke(app, ["--color", "always", "ask", "taint a node", *where])  # piped, yet coloured
+    assert forced.exit_code == 0 and "\x1b[" in forced.stdout
+    assert runner.invoke(app, ["ask", "x", *where, "--color", "sometimes"]).exit_code == 2
