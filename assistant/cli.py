@@ -40,7 +40,7 @@ def _exit_code(error: Exception) -> int | None:
 
 app = typer.Typer(
     cls=KtGroup,
-    help="Kubernetes Therapy: answers from your own Kubernetes notes, offline.",
+    help="Kubernetes Therapy: answers from your own Kubernetes notes, offline. Run `kt` alone for the REPL.",
     add_completion=True,  # --install-completion, --show-completion: costs nothing measurable at start-up
     no_args_is_help=False,
     invoke_without_command=True,
@@ -51,12 +51,16 @@ app = typer.Typer(
 NotesOpt = Annotated[
     list[Path] | None,
     typer.Option(
-        "--notes", help="Notes folder or file (repeatable). Default: $KT_NOTES, config.toml, the bundled corpus/."
+        "--notes",
+        metavar="PATH",
+        help="Notes folder or file (repeatable). Default: $KT_NOTES, config.toml, the bundled corpus/.",
     ),
 ]
 IndexOpt = Annotated[
     Path | None,
-    typer.Option("--index", help="Index folder. Default: $KT_INDEX, config.toml, index/ or a per-folder cache."),
+    typer.Option(
+        "--index", metavar="DIR", help="Index folder. Default: $KT_INDEX, config.toml, index/ or a per-folder cache."
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -164,7 +168,9 @@ def main_callback(
     index: IndexOpt = None,
     color: Annotated[
         str | None,
-        typer.Option("--color", help="auto, always or never. Default: $KT_COLOR, color in config.toml, auto."),
+        typer.Option(
+            "--color", metavar="WHEN", help="auto, always or never. Default: $KT_COLOR, color in config.toml, auto."
+        ),
     ] = None,
     version: Annotated[
         bool,
@@ -191,11 +197,19 @@ def _common(ctx: typer.Context, notes: list[Path] | None, index: Path | None) ->
 def ask(
     ctx: typer.Context,
     question: Annotated[
-        str | None, typer.Argument(help="The question. Omit it to read one per line from stdin.")
+        str | None,
+        typer.Argument(metavar="[QUESTION]", help="The question. Omit it to read one per line from stdin."),
     ] = None,
     k: Annotated[
         int | None,
-        typer.Option("-k", "--top", min=1, max=50, help="How many passages and snippets. Default: top_k, or 5."),
+        typer.Option(
+            "-k",
+            "--top",
+            min=1,
+            max=50,
+            metavar="N",
+            help="How many passages and snippets (1–50). Default: top_k, or 5.",
+        ),
     ] = None,
     as_json: JsonOpt = False,
     as_md: Annotated[bool, typer.Option("--md", help="Print Markdown (fenced code), to paste into a ticket.")] = False,

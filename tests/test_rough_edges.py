@@ -138,3 +138,17 @@ def test_color_works_before_and_after_the_command(seed_assistant, monkeypatch: p
     forced = runner.invoke(app, ["--color", "always", "ask", "taint a node", *where])  # piped, yet coloured
     assert forced.exit_code == 0 and "\x1b[" in forced.stdout
     assert runner.invoke(app, ["ask", "x", *where, "--color", "sometimes"]).exit_code == 2
+
+
+def test_help_names_what_each_option_wants() -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    runner = CliRunner()
+    top = runner.invoke(app, ["--help"], env={"COLUMNS": "100"}).stdout
+    ask = runner.invoke(app, ["ask", "--help"], env={"COLUMNS": "100"}).stdout
+    assert "`kt` alone for the REPL" in top
+    assert "--notes PATH" in top and "--index DIR" in top and "--color WHEN" in top
+    assert "[QUESTION]" in ask and "--top N" in ask
+    assert "<str>" not in top + ask and "<int range>" not in ask and "<path>" not in top + ask
