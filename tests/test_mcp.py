@@ -254,10 +254,10 @@ def test_stdout_carries_only_protocol_messages_and_edits_are_indexed_first(built
                 "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": client},
             }
         )
-        assert response(1)["result"]["serverInfo"]["name"] == "kt"
         from assistant import __version__
 
-        assert response(1)["result"]["serverInfo"]["version"] == __version__
+        server_info = response(1)["result"]["serverInfo"]
+        assert server_info["name"] == "kt" and server_info["version"] == __version__
         send({"method": "notifications/initialized"})
         send({"id": 2, "method": "tools/call", "params": {"name": "search_notes", "arguments": {"question": "zebra"}}})
         answer = response(2)["result"]
