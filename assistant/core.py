@@ -47,7 +47,9 @@ def say(message: str) -> None:
 
 
 def stale_files(manifest: dict[str, Any], folders: list[Path]) -> dict[str, list[str]]:
-    """Files whose stat differs from what the index saw (cheap: no reading, no hashing)."""
+    """Files added, removed, or changed since the index saw them. By stat first (cheap); a file whose stat
+    differs counts as changed only when its content hash does too (`touch`, or a copy of the same bytes,
+    changes nothing)."""
     from assistant.notes import scan
 
     known: dict[str, Any] = manifest.get("files", {})
@@ -56,11 +58,22 @@ def stale_files(manifest: dict[str, Any], folders: list[Path]) -> dict[str, list
     for note in scan(folders, []):
         seen[note.key] = note
     added = sorted(k for k in seen if k not in known and k not in skipped)
-    changed = sorted(
+    restat = sorted(
         k for k, n in seen.items() if k in known and (known[k]["size"], known[k]["mtime_ns"]) != (n.size, n.mtime_ns)
     )
+    changed = [k for k in restat if _sha256(seen[k].path) != known[k].get("sha256")]
     removed = sorted(k for k in known if k not in seen)
-    return {"added": added, "changed": changed, "removed": removed}
+    touched = [k for k in restat if k not in changed]  # same bytes, new stat: the manifest only needs the stat
+    return {"added": added, "changed": changed, "removed": removed, "touched": touched}
+
+
+def _sha256(path: Path) -> str | None:
+    import hashlib
+
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 class Assistant:
@@ -146,13 +159,16 @@ class Assistant:
         stale = stale_files(manifest, self.folders)
         if not any(stale.values()) and manifest.get("notes") == [str(f.resolve()) for f in self.folders]:
             return None
+        edited = any(stale[k] for k in ("added", "changed", "removed"))
         try:
             report = self.update(wait=BUSY_WAIT, on_wait=lambda owner: None)  # the wait is short: no notice
         except IndexBusy as e:
-            self.notice(f"{e}; answering from the current index")
+            if edited:
+                self.notice(f"{e}; answering from the current index")
             return None
         except IndexUnwritable as e:
-            self.notice(f"{e}; answering from the index as it is, without your latest edits")
+            if edited:  # only touched (same bytes): the answer is the same, nothing to say
+                self.notice(f"{e}; answering from the index as it is, without your latest edits")
             return None
         if report.touched:
             parts = [
@@ -297,5 +313,5 @@ class Assistant:
             "chunks": manifest["counts"]["chunks"],
             "snippets": manifest["counts"]["snippets"],
             "skipped": manifest.get("skipped", {}),
-            "stale": stale,
+            "stale": {kind: keys for kind, keys in stale.items() if kind != "touched"},  # same bytes: not stale
         }

@@ -152,3 +152,33 @@ def test_help_names_what_each_option_wants() -> None:
     assert "--notes PATH" in top and "--index DIR" in top and "--color WHEN" in top
     assert "[QUESTION]" in ask and "--top N" in ask
     assert "<str>" not in top + ask and "<int range>" not in ask and "<path>" not in top + ask
+
+
+@pytest.mark.slow
+def test_touch_or_a_same_content_copy_is_no_change(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import shutil
+
+    from assistant.config import Settings
+    from assistant.core import Assistant
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    note = notes / "drain.md"
+    note.write_text("# Drain\n\nkubectl drain node-1 --ignore-daemonsets\n")
+    said: list[str] = []
+    kt = Assistant(Settings((notes,), tmp_path / "index"), notice=said.append, embedder=embedder)
+    kt.update()
+    os.utime(note, ns=(1, 1))  # touch: a new mtime, the same bytes
+    assert kt.status()["stale"] == {"added": [], "changed": [], "removed": []}
+    shutil.copy(note, tmp_path / "copy.md")
+    shutil.copy(tmp_path / "copy.md", note)
+    assert not any(kt.status()["stale"].values())
+    os.chmod(tmp_path / "index", 0o555)  # a read-only index: nothing changed, so nothing to warn about
+    try:
+        kt.refresh()
+    finally:
+        os.chmod(tmp_path / "index", 0o755)
+    assert not any("without your latest edits" in m for m in said), said
+    note.write_text("# Drain\n\nkubectl drain node-2\n")
+    assert kt.status()["stale"]["changed"] == ["drain.md"]
