@@ -200,7 +200,12 @@ class Repl:
         hit = self._passage(n)
         if hit is None:
             return
-        problem = open_in_editor(self.assistant.folders, hit.chunk.path, hit.chunk.start_line)
+        heading = hit.chunk.headings[-1] if hit.chunk.headings else ""
+        try:
+            indexed = self.assistant.store.manifest()["files"].get(hit.chunk.path, {}).get("sha256")
+        except Exception:  # noqa: BLE001 - no manifest to compare with: open the line as the answer gave it
+            indexed = None
+        problem = open_in_editor(self.assistant.folders, hit.chunk.path, hit.chunk.start_line, heading, indexed)
         if problem:
             self.say(problem)
 
@@ -237,24 +242,28 @@ class Repl:
         self.copy(n, code)
 
 
-def open_in_editor(folders: list[Path], key: str, line: int) -> str | None:
-    """Open $VISUAL (or $EDITOR) at a line of a note and wait for it; a message when that cannot be done."""
-    import os
-    import shlex
+def open_in_editor(
+    folders: list[Path], key: str, line: int, heading: str = "", indexed_sha256: str | None = None
+) -> str | None:
+    """Open the editor (`sources.editor_argv`) at a passage of a note and wait for it; a message when that cannot
+    be done. When the note was edited since it was indexed, the passage's heading is looked up again."""
+    import hashlib
     import subprocess
+
+    from assistant.sources import current_line, editor_argv
 
     path = note_path(folders, key)
     if path is None:
         return f"{sanitize(key)} is no longer in your notes"
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
-    if not editor:
+    try:
+        edited = indexed_sha256 is not None and hashlib.sha256(path.read_bytes()).hexdigest() != indexed_sha256
+    except OSError:
+        edited = False
+    if edited:
+        line = current_line(path, line, heading)
+    argv = editor_argv(path, line)
+    if argv is None:
         return f"set $VISUAL or $EDITOR to edit notes; the passage is at {path}:{line}"
-    argv = shlex.split(editor)
-    if Path(argv[0]).name in ("code", "codium", "subl", "zed"):
-        argv += ["-g" if Path(argv[0]).name in ("code", "codium") else "", f"{path}:{line}"]
-        argv = [a for a in argv if a]
-    else:
-        argv += [f"+{line}", str(path)]  # vi, vim, nvim, nano, emacs, micro, kak, helix all read +LINE
     try:
         subprocess.run(argv, check=False)
     except OSError as e:

@@ -19,6 +19,19 @@ _GOTO = {"code": ["--goto"], "code-insiders": ["--goto"], "codium": ["--goto"], 
 _COLON = {"subl", "zed", "hx", "helix"}
 
 
+def current_line(path: Path, line: int, heading: str) -> int:
+    """Where a section that began at `line` when the notes were indexed begins now: the heading line holding
+    `heading` nearest to it (the note may have been edited since the answer); `line` when none is found."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return line
+    found = [
+        n for n, text in enumerate(lines, start=1) if text.lstrip().startswith("#") and heading and heading in text
+    ]
+    return min(found, key=lambda n: abs(n - line)) if found else line
+
+
 def parse_location(text: str) -> tuple[str, int]:
     """'notes/pods.md:42' → ('notes/pods.md', 42); a bare path means line 1. ValueError when the line is 0."""
     m = _LOCATION.match(text.strip())
@@ -32,10 +45,18 @@ def parse_location(text: str) -> tuple[str, int]:
     return m.group("path"), line
 
 
-def editor_argv(path: Path, line: int, environ: dict[str, str] | None = None) -> list[str] | None:
-    """The command that opens path at line in $VISUAL (or $EDITOR); None when neither is set."""
+FALLBACK_EDITORS = ("editor", "vi", "nano")  # what the platform has when $VISUAL and $EDITOR are unset
+
+
+def editor_argv(path: Path, line: int, environ: dict[str, str] | None = None, which: Any = None) -> list[str] | None:
+    """The command that opens path at line in $VISUAL (or $EDITOR, or the platform's editor: `editor`, `vi`,
+    `nano`); None when there is none."""
+    import shutil
+
     env = os.environ if environ is None else environ
     editor = env.get("VISUAL") or env.get("EDITOR")
+    if not editor or not editor.strip():
+        editor = next((name for name in FALLBACK_EDITORS if (which or shutil.which)(name)), None)
     if not editor or not editor.strip():
         return None
     argv = shlex.split(editor)

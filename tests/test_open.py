@@ -114,12 +114,15 @@ def test_edit_opens_the_editor_at_the_line(seed_assistant: Assistant, fake_edito
     assert json.loads(log.read_text()) == ["+29", str(note)]
 
 
-def test_edit_prefers_visual_and_needs_an_editor(seed_assistant: Assistant, fake_editor: tuple[Path, Path]) -> None:
+def test_edit_prefers_visual_and_needs_an_editor(
+    seed_assistant: Assistant, fake_editor: tuple[Path, Path], tmp_path: Path
+) -> None:
     script, log = fake_editor
     env = {"VISUAL": f"{script} --wait", "EDITOR": "/nonexistent/editor"}
     result = runner.invoke(app, ["open", "kubernetes-therapy.md:5", "--edit", *where(seed_assistant)], env=env)
     assert result.exit_code == 0 and json.loads(log.read_text())[:2] == ["--wait", "+5"]
-    result = runner.invoke(app, ["open", "kubernetes-therapy.md:5", "--edit", *where(seed_assistant)])
+    no_editors = {"PATH": str(tmp_path)}  # neither variable set, and no `editor`, `vi` or `nano` to fall back on
+    result = runner.invoke(app, ["open", "kubernetes-therapy.md:5", "--edit", *where(seed_assistant)], env=no_editors)
     assert result.exit_code == 1 and "set $VISUAL or $EDITOR" in result.stderr
     result = runner.invoke(
         app, ["open", "kubernetes-therapy.md:5", "--edit", *where(seed_assistant)], env={"EDITOR": "/nonexistent/ed"}
@@ -132,7 +135,9 @@ def test_editor_conventions() -> None:
     assert editor_argv(path, 7, {"EDITOR": "nvim"}) == ["nvim", "+7", "/notes/pods.md"]
     assert editor_argv(path, 7, {"EDITOR": "code --wait"}) == ["code", "--wait", "--goto", "/notes/pods.md:7"]
     assert editor_argv(path, 7, {"VISUAL": "/usr/bin/subl", "EDITOR": "vi"}) == ["/usr/bin/subl", "/notes/pods.md:7"]
-    assert editor_argv(path, 7, {}) is None
+    assert editor_argv(path, 7, {}, which=lambda name: None) is None
+    vi_only = lambda name: f"/usr/bin/{name}" if name == "vi" else None  # noqa: E731
+    assert editor_argv(path, 7, {}, which=vi_only) == ["vi", "+7", "/notes/pods.md"]  # the platform's editor
 
 
 def test_locations_parse() -> None:

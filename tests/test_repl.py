@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 from rich.console import Console
 
@@ -121,8 +122,11 @@ def test_edit_opens_the_editor_at_the_passage_line(seed_assistant: Assistant, tm
     editor.chmod(0o755)
     monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.delenv("EDITOR", raising=False)
+    path = os.environ["PATH"]
+    monkeypatch.setenv("PATH", str(tmp_path))  # and no `editor`, `vi` or `nano` to fall back on
     out = run(seed_assistant, ["show me the contents of a secret", ":edit 1"])
     assert "set $VISUAL or $EDITOR to edit notes" in out
+    monkeypatch.setenv("PATH", path)
     monkeypatch.setenv("VISUAL", str(editor))
     run(seed_assistant, ["show me the contents of a secret", ":edit 1"])
     hit = seed_assistant.ask("show me the contents of a secret").passages[0]

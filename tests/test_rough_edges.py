@@ -182,3 +182,36 @@ def test_touch_or_a_same_content_copy_is_no_change(tmp_path: Path, embedder) -> 
     assert not any("without your latest edits" in m for m in said), said
     note.write_text("# Drain\n\nkubectl drain node-2\n")
     assert kt.status()["stale"]["changed"] == ["drain.md"]
+
+
+def test_edit_opens_the_passage_where_it_is_now(tmp_path: Path) -> None:
+    from assistant.sources import current_line
+
+    note = tmp_path / "n.md"
+    note.write_text("# Notes\n\n## Drain\n\nkubectl drain x\n")
+    assert current_line(note, 3, "Drain") == 3
+    note.write_text("# Notes\n\nnew line\nanother\n\n## Drain\n\nkubectl drain x\n")  # edited after the answer
+    assert current_line(note, 3, "Drain") == 6
+    assert current_line(note, 3, "Gone") == 3
+
+
+@pytest.mark.slow
+def test_edit_after_the_note_changed_opens_its_heading_now(one_note_assistant, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_repl import run
+
+    kt = one_note_assistant("ops.md", "# Ops\n\n## Drain a node\n\nkubectl drain node-1 --ignore-daemonsets\n")
+    record = tmp_path / "args"
+    editor = tmp_path / "editor.sh"
+    editor.write_text(f'#!/bin/sh\necho "$@" > {record}\n')
+    editor.chmod(0o755)
+    monkeypatch.setenv("VISUAL", str(editor))
+    note = tmp_path / "notes" / "ops.md"
+
+    run(kt, ["drain a node for maintenance", ":edit 1"])
+    assert record.read_text().split()[0] == "+3"
+    note.write_text(
+        "# Ops\n\nA new intro.\n\nMore words.\n\n## Drain a node\n\nkubectl drain node-1 --ignore-daemonsets\n"
+    )
+    kt.refresh = lambda: None  # what was indexed stays: the answer names line 3, the heading is at 7 now
+    run(kt, ["drain a node for maintenance", ":edit 1"])
+    assert record.read_text().split()[0] == "+7"
