@@ -170,5 +170,8 @@ def resolve(
     )
 
 
-def history_file() -> Path:
-    return user_data_dir() / "history"
+def history_file(index: Path) -> Path:
+    """The REPL's history for one notes set (named by its index folder): questions about one set of notes do
+    not turn up when asking about another."""
+    key = hashlib.sha256(str(index.resolve()).encode()).hexdigest()[:16]
+    return user_data_dir() / "histories" / key

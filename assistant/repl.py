@@ -307,7 +307,7 @@ def run_repl(assistant: Assistant, input_lines: Any = None, console: Any = None)
                 break
         return 0
 
-    session, values = _session(), _value_session()
+    session, values = _session(assistant.settings.index), _value_session()
     repl = Repl(assistant, console, session.prompt, interactive=True, read_value=values.prompt, plain=plain)
     console.print("[bold]Kubernetes Therapy[/bold] — ask about your notes (:help, Ctrl-D to quit)")
     assistant.reader()  # build or heal the index before the first question, with progress
@@ -325,13 +325,13 @@ def run_repl(assistant: Assistant, input_lines: Any = None, console: Any = None)
             repl.say("interrupted")
 
 
-def _session() -> Any:
+def _session(index: Path) -> Any:
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory
 
     from assistant.config import history_file
 
-    path = history_file()
+    path = history_file(index)
     path.parent.mkdir(parents=True, exist_ok=True)
     return PromptSession(history=FileHistory(str(path)))
 

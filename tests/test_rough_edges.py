@@ -215,3 +215,10 @@ def test_edit_after_the_note_changed_opens_its_heading_now(one_note_assistant, t
     kt.refresh = lambda: None  # what was indexed stays: the answer names line 3, the heading is at 7 now
     run(kt, ["drain a node for maintenance", ":edit 1"])
     assert record.read_text().split()[0] == "+7"
+
+
+def test_each_notes_set_has_its_own_history(tmp_path: Path) -> None:
+    from assistant.config import history_file
+
+    assert history_file(tmp_path / "a") != history_file(tmp_path / "b")
+    assert history_file(tmp_path / "a") == history_file(tmp_path / "x" / ".." / "a")

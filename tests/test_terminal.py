@@ -160,7 +160,8 @@ def test_fill_values_never_reach_the_history_file(terminal: Terminal, tmp_path: 
         terminal.child.send("\r")
     assert "s3cr3t-t0ken" in terminal.text  # filled in and shown…
     terminal.close()
-    history = (tmp_path / "home" / "history").read_text()
+    (history_file,) = (tmp_path / "home" / "histories").iterdir()  # one history per notes set
+    history = history_file.read_text()
     assert "follow the logs of a container" in history and ":fill" in history
     assert "s3cr3t-t0ken" not in history  # …but never written down
 
