@@ -184,6 +184,9 @@ def _markdown_explanation(answer: Answer, passages: list[Any], full: bool) -> It
     for hit in passages:
         yield f"{hit.rank}. `{_source(hit)}` {sanitize(heading_path(hit.chunk.headings))}"
         yield ""
-        for line in _passage_lines(hit, answer, full):
-            yield f"   > {line}" if line.strip() else "   >"
+        # A passage's lines as they are, in a fence: a comment line (`# Rollback Update`) would be a heading and
+        # two command lines one paragraph in a blockquote.
+        yield from (
+            f"   {line}" if line else "" for line in _fence("\n".join(_passage_lines(hit, answer, full)), "text")
+        )
         yield ""

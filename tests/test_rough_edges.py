@@ -222,3 +222,20 @@ def test_each_notes_set_has_its_own_history(tmp_path: Path) -> None:
 
     assert history_file(tmp_path / "a") != history_file(tmp_path / "b")
     assert history_file(tmp_path / "a") == history_file(tmp_path / "x" / ".." / "a")
+
+
+@pytest.mark.slow
+def test_markdown_answers_keep_code_and_passages_out_of_headings(seed_assistant) -> None:  # type: ignore[no-untyped-def]
+    from markdown_it import MarkdownIt
+
+    from assistant.plain import markdown
+
+    md = MarkdownIt("commonmark")
+    for question in ("roll my deployment back", "what is the kubelet for", "Flannel vs Calico?", "taint a node"):
+        answer = seed_assistant.ask(question)
+        tokens = md.parse(markdown(answer))
+        headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+        assert headings == [question], headings  # the question is the only heading
+        fenced = "\n".join(t.content for t in tokens if t.type == "fence")
+        for s in answer.snippets:
+            assert s.snippet.code.rstrip("\n") in fenced  # every command stays in a code block
