@@ -41,7 +41,6 @@ class Query:
     resources: frozenset[str]  # Kubernetes resources asked about, folded (pvc → persistentvolumeclaim)
     requests: tuple[tuple[frozenset[str], str], ...]  # each listed task's main (verbs, resource)
     imperative: bool  # a task on a named resource ("Create a pod …"): kubectl verb matching applies
-    opens_with_verb: bool  # the same, whether or not it names a resource ("Check the rollout history")
     asks_how: bool  # "how do I <verb> …" on a named resource, the verb not a light one (get, make…)
     snippet_kind: str  # "yaml", "dockerfile" or ""
     comparison: Comparison | None
@@ -82,7 +81,6 @@ def parse_query(question: str, conversation: Conversation | None = None) -> Quer
         resources=frozenset(resources),
         requests=tuple((frozenset(v), r) for v, r in requests(text)),
         imperative=is_imperative(text, resources),
-        opens_with_verb=is_imperative(text, None),
         asks_how=asks_how_to(text, resources),
         snippet_kind=kinds[0] if kinds else "",
         comparison=comparison,
@@ -99,7 +97,7 @@ _FIRST_SENTENCE = re.compile(r"(?<=[.!?])\s|\n")
 _TASKS = re.compile(r"\n\s*(?:[*+-]\s+|\d+[.)]\s+)?|\s\*\s")  # a question's lines and bullets
 
 
-def is_imperative(text: str, resources: set[str] | frozenset[str] | None) -> bool:
+def is_imperative(text: str, resources: set[str] | frozenset[str]) -> bool:
     """Whether a question is a task on a named resource: its first sentence opens with a base-form verb that
     kubectl has a command for ("Create a deployment …", "In namespace dev, list the pods"). Only then does
     matching English verbs to kubectl verbs help; in a goal or a symptom ("save a copy of the etcd data",
@@ -107,7 +105,7 @@ def is_imperative(text: str, resources: set[str] | frozenset[str] | None) -> boo
     `kubectl set image`)."""
     from assistant.commands import VERBS
 
-    if resources is not None and not resources:
+    if not resources:
         return False
     for task in _TASKS.split(text):  # each listed task ("* Create a namespace …", "* Create a pod …")
         first = _LEAD_CLAUSE.sub("", _FIRST_SENTENCE.split(task.strip(), maxsplit=1)[0])

@@ -190,13 +190,7 @@ def command_matches(
     of the kind it asks to create: {snippet: match score}, the best n (ties broken by closeness in meaning);
     and, for the commands that do one of the asked actions, its verb: {snippet: verb}."""
     verbs, resources = query.verbs, query.resources
-    gate = {
-        "imperative": query.imperative,
-        "task": query.imperative or query.asks_how,
-        "verb": query.opens_with_verb,
-        "verb+how": query.opens_with_verb or query.asks_how,
-        "off": True,
-    }[config.gate]
+    gate = {"imperative": query.imperative, "task": query.imperative or query.asks_how, "off": True}[config.gate]
     if not gate or (not verbs and not resources):
         return {}, {}
     words = set(query.words)
