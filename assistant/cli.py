@@ -389,7 +389,7 @@ def watch(
     try:
         watch_notes(assistant, debounce_ms=debounce, echo=lambda line: print(line, flush=True))
     except KeyboardInterrupt:
-        pass
+        print("stopped watching", flush=True)
 
 
 @app.command()
@@ -429,7 +429,20 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
+        _interrupted()
         raise SystemExit(130) from None
+    except SystemExit as e:  # typer turns Ctrl-C into a silent exit 130: find it in the exception's chain
+        cause: BaseException | None = e
+        while cause is not None and not isinstance(cause, KeyboardInterrupt):
+            cause = cause.__cause__ or cause.__context__
+        if cause is not None:
+            _interrupted()
+        raise
+
+
+def _interrupted() -> None:
+    """Ctrl-C says so; an index build keeps what it embedded (the journal) and the next run resumes from it."""
+    _err("interrupted (an unfinished index build resumes from the vectors already embedded)")
 
 
 if __name__ == "__main__":

@@ -239,3 +239,58 @@ def test_markdown_answers_keep_code_and_passages_out_of_headings(seed_assistant)
         fenced = "\n".join(t.content for t in tokens if t.type == "fence")
         for s in answer.snippets:
             assert s.snippet.code.rstrip("\n") in fenced  # every command stays in a code block
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_an_index_build_says_so_and_the_next_run_resumes(tmp_path: Path, onnx_model: Path) -> None:
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    shutil.copy(SEED, notes / SEED.name)
+    argv = [
+        sys.executable,
+        "-m",
+        "assistant",
+        "index",
+        "--rebuild",
+        "--notes",
+        str(notes),
+        "--index",
+        str(tmp_path / "i"),
+    ]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)  # past start-up: reading, chunking or embedding
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the build finished before the interrupt")
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    done = subprocess.run(argv[:4] + argv[5:], capture_output=True, text=True, timeout=300)  # without --rebuild
+    assert done.returncode == 0 and "58 chunks" in done.stdout
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_kt_watch_with_a_word(tmp_path: Path, onnx_model: Path) -> None:
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    shutil.copy(SEED, notes / SEED.name)
+    argv = [sys.executable, "-m", "assistant", "watch", "--notes", str(notes), "--index", str(tmp_path / "i")]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (tmp_path / "i" / "CURRENT").exists():
+        time.sleep(0.2)
+    time.sleep(1.0)  # the first build is written; the watcher is waiting for edits
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert out.rstrip().endswith("stopped watching") and "Traceback" not in err
