@@ -241,6 +241,13 @@ def test_markdown_answers_keep_code_and_passages_out_of_headings(seed_assistant)
             assert s.snippet.code.rstrip("\n") in fenced  # every command stays in a code block
 
 
+def _ctrl_c_on() -> None:
+    """In the child: Ctrl-C as a terminal delivers it, even when this test run ignores SIGINT (a background job)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 def test_ctrl_c_during_an_index_build_says_so_and_the_next_run_resumes(tmp_path: Path, onnx_model: Path) -> None:
     import shutil
@@ -263,7 +270,7 @@ def test_ctrl_c_during_an_index_build_says_so_and_the_next_run_resumes(tmp_path:
         "--index",
         str(tmp_path / "i"),
     ]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_on)
     time.sleep(2.0)  # past start-up: reading, chunking or embedding
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
@@ -286,7 +293,7 @@ def test_ctrl_c_stops_kt_watch_with_a_word(tmp_path: Path, onnx_model: Path) -> 
     notes.mkdir()
     shutil.copy(SEED, notes / SEED.name)
     argv = [sys.executable, "-m", "assistant", "watch", "--notes", str(notes), "--index", str(tmp_path / "i")]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_on)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (tmp_path / "i" / "CURRENT").exists():
         time.sleep(0.2)
