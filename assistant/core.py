@@ -50,7 +50,7 @@ def stale_files(manifest: dict[str, Any], folders: list[Path]) -> dict[str, list
     """Files added, removed, or changed since the index saw them. By stat first (cheap); a file whose stat
     differs counts as changed only when its content hash does too (`touch`, or a copy of the same bytes,
     changes nothing)."""
-    from assistant.notes import scan
+    from assistant.notes import file_sha256, scan
 
     known: dict[str, Any] = manifest.get("files", {})
     skipped: dict[str, str] = manifest.get("skipped", {})
@@ -61,19 +61,10 @@ def stale_files(manifest: dict[str, Any], folders: list[Path]) -> dict[str, list
     restat = sorted(
         k for k, n in seen.items() if k in known and (known[k]["size"], known[k]["mtime_ns"]) != (n.size, n.mtime_ns)
     )
-    changed = [k for k in restat if _sha256(seen[k].path) != known[k].get("sha256")]
+    changed = [k for k in restat if file_sha256(seen[k].path) != known[k].get("sha256")]
     removed = sorted(k for k in known if k not in seen)
     touched = [k for k in restat if k not in changed]  # same bytes, new stat: the manifest only needs the stat
     return {"added": added, "changed": changed, "removed": removed, "touched": touched}
-
-
-def _sha256(path: Path) -> str | None:
-    import hashlib
-
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
 
 
 class Assistant:

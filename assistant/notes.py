@@ -85,6 +85,9 @@ def notes_problem(paths: list[Path]) -> str | None:
 
 def _note_names(folder: Path) -> Any:
     for root, dirs, names in os.walk(folder, followlinks=True):
+        if root != str(folder) and is_virtualenv(names):
+            dirs[:] = []
+            continue
         dirs[:] = [d for d in dirs if not skipped_folder(root, d)]
         yield from (name for name in names if is_note_name(name))
 
@@ -95,9 +98,15 @@ def skipped_folder(root: str, name: str) -> str:
         return "hidden folder"
     if name in NEVER_NOTES or name.endswith(NEVER_NOTES_SUFFIXES):
         return "installed packages, not notes"
-    if os.path.isfile(os.path.join(root, name, "pyvenv.cfg")):
-        return "a Python virtualenv, not notes"
-    return ""
+    return ""  # a virtualenv is known by the pyvenv.cfg among its own files, once the walk is inside it
+
+
+VIRTUALENV = "a Python virtualenv, not notes"
+
+
+def is_virtualenv(names: list[str]) -> bool:
+    """Whether a folder's file names mark it as a virtualenv (whatever the folder is called): no extra stat."""
+    return "pyvenv.cfg" in names
 
 
 class _Ignores:
@@ -178,6 +187,10 @@ def scan(
             # Plain strings here, not pathlib: this runs for every note before every answer.
             base = os.path.relpath(root, folder).replace(os.sep, "/")
             base = "" if base == "." else base + "/"
+            if base and is_virtualenv(names):
+                skipped[prefix + base] = VIRTUALENV
+                dirs[:] = []
+                continue
             ignores.enter(root, names)
             kept = []
             for d in sorted(dirs):
@@ -208,6 +221,14 @@ def scan(
                     continue
                 files.append(NoteFile(key, full_name, fst.st_size, fst.st_mtime_ns))
     return files
+
+
+def file_sha256(path: Path) -> str | None:
+    """The sha256 of a file's bytes, as the index records it for each note; None when it cannot be read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def read_note(note: NoteFile) -> tuple[str, str]:

@@ -123,7 +123,7 @@ LIGHT_VERBS = {"get", "make", "do", "have", "take", "give", "go", "keep", "put",
 
 
 def asks_how_to(text: str, resources: set[str] | frozenset[str]) -> bool:
-    """ "how do I roll back a deployment": a task on a named resource asked as a question, with a verb that
+    """ "how can we restart the web deployment": a task on a named resource asked as a question, with a verb that
     kubectl has a command for and that is not a light verb."""
     from assistant.commands import VERBS
 

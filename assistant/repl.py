@@ -247,19 +247,15 @@ def open_in_editor(
 ) -> str | None:
     """Open the editor (`sources.editor_argv`) at a passage of a note and wait for it; a message when that cannot
     be done. When the note was edited since it was indexed, the passage's heading is looked up again."""
-    import hashlib
     import subprocess
 
+    from assistant.notes import file_sha256
     from assistant.sources import current_line, editor_argv
 
     path = note_path(folders, key)
     if path is None:
         return f"{sanitize(key)} is no longer in your notes"
-    try:
-        edited = indexed_sha256 is not None and hashlib.sha256(path.read_bytes()).hexdigest() != indexed_sha256
-    except OSError:
-        edited = False
-    if edited:
+    if indexed_sha256 is not None and file_sha256(path) not in (None, indexed_sha256):  # edited since indexed
         line = current_line(path, line, heading)
     argv = editor_argv(path, line)
     if argv is None:

@@ -434,7 +434,7 @@ def rank(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig
     kept = diversify(kept, reader.snippet_langs, matches, query, actions)
 
     # Two kinds of evidence that the notes answer: a passage close in meaning, or, for a task on a named resource,
-    # a command that does exactly the asked action on it ("Get the value of mysecret2": `kubectl get secret`).
+    # a command that does exactly the asked action on it ("read the secret db-creds": `kubectl get secret`).
     relevant = relevant or (config.match_evidence and any(s >= STRONG_MATCH for s in matches.values()))
     return Ranking(passages, unasked_destructive_last(kept, reader.snippet_features, query), relevant)
 

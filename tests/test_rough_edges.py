@@ -74,12 +74,12 @@ def test_batch_json_answers_one_line_per_input_line(seed_assistant) -> None:  # 
 
     s = seed_assistant.settings
     where = ["--notes", str(s.notes[0]), "--index", str(s.index)]
-    result = CliRunner().invoke(app, ["ask", "--json", *where], input="roll back a deployment\n\n  \ntaint a node\n")
+    result = CliRunner().invoke(app, ["ask", "--json", *where], input="undo my last web rollout\n\n  \ntaint a node\n")
     lines = result.stdout.splitlines()
     assert result.exit_code == 0 and len(lines) == 4
     answers = [json.loads(line) for line in lines]
     assert answers[1] == answers[2] == {"question": "", "error": "empty question"}
-    assert answers[0]["question"] == "roll back a deployment" and answers[3]["question"] == "taint a node"
+    assert answers[0]["question"] == "undo my last web rollout" and answers[3]["question"] == "taint a node"
 
 
 @pytest.mark.slow
