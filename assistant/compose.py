@@ -67,7 +67,7 @@ EXPLAINING_PASSAGES = 2  # a concept question's commands come from its first pas
 
 def own_commands(snippets: list[SnippetHit], passages: list[Hit]) -> list[SnippetHit]:
     """A concept question's commands: only those of the passages that explain it (a command elsewhere in the
-    notes that shares a word is no answer to "what does kube-proxy do"), renumbered."""
+    notes that shares a word is no answer to "what is etcd for"), renumbered."""
     from dataclasses import replace
 
     kept = [s for s in snippets if s.passage is not None and s.passage <= EXPLAINING_PASSAGES]
