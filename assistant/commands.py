@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from typing import Any
 
 SECOND_WORD_VERBS = {
     "create", "get", "describe", "delete", "edit", "expose", "rollout", "set", "top", "label", "annotate", "scale",
@@ -160,18 +161,30 @@ def action(command: str) -> tuple[str, str, str] | None:
     return verb, "", IMPLIED_RESOURCE.get(verb, "")
 
 
-def snippet_features(code: str, lang: str) -> dict[str, object]:
-    """What a snippet does, stored in the index: the actions of its kubectl commands, or its YAML kinds, and
-    the destructive rules its commands match."""
+def snippet_features(code: str, lang: str, kind: str = "block") -> dict[str, object]:
+    """What a snippet does, stored in the index: the actions of its kubectl commands, or its YAML kinds, the
+    destructive rules its commands match, and its shape (snippet_shape)."""
     from assistant.destructive import find
 
     if lang == "yaml":
-        return {"lang": lang, "kinds": sorted(set(_KIND_LINE.findall(code)))}
+        return {"lang": lang, "kinds": sorted(set(_KIND_LINE.findall(code))), **snippet_shape(code, kind)}
     actions = {a for c in kubectl_commands(code) if (a := action(c))}
     features: dict[str, object] = {"lang": lang, "actions": sorted(list(a) for a in actions)}
     if found := find(code, lang):
         features["destructive"] = found
-    return features
+    return features | snippet_shape(code, kind)
+
+
+def snippet_shape(code: str, kind: str) -> dict[str, Any]:
+    """What snippet ranking reads of a snippet's form: quoted inline in a sentence, its number of lines, and
+    the program and subcommand of each line (`crictl ps`, `kubectl drain`, `etcdctl snapshot`)."""
+    programs: set[str] = set()
+    for line in code.splitlines():
+        words = line.strip().lstrip("$").split()
+        while words and ("=" in words[0] or words[0] == "sudo"):
+            words = words[1:]
+        programs.update(w.lower() for w in words[:2] if w[:1].isalpha())
+    return {"inline": kind == "inline", "lines": code.count("\n") + 1, "programs": sorted(programs)}
 
 
 def verb_form(word: str) -> str:

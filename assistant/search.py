@@ -10,7 +10,7 @@ import json
 import math
 import mmap
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import zip_longest
 from pathlib import Path
@@ -265,6 +265,12 @@ def fuse(*rankings: tuple[dict[int, int], float], k: int = 60) -> dict[int, floa
     return fused
 
 
+def shipped_snippet_model() -> tuple[tuple[str, float], ...]:
+    from assistant.snippet_model import shipped
+
+    return shipped()
+
+
 @dataclass(frozen=True)
 class RankConfig:
     """Every number ranking uses. Chosen on one half of each dev set (split by a hash of the id) and kept only
@@ -292,6 +298,10 @@ class RankConfig:
     relevant_per_decade: float = 0.065  # …this much per tenfold more passages (see is_relevant)
     gate: str = "task"  # when kubectl verb matching applies: imperative | task (also "how do I …") | off
     match_evidence: bool = True  # a command doing the asked action on the asked resource also means relevant
+    # Snippets are ranked by a linear model fitted on the dev sets (snippet_model.py, bench/ltr.py) over the
+    # evidence for each; with no weights, by the reciprocal rank fusion of that evidence (fused_snippets).
+    snippet_model: tuple[tuple[str, float], ...] = field(default_factory=lambda: shipped_snippet_model())
+    diversify: bool = True  # keep a mix of commands and manifests at the top (see diversify)
 
 
 CONFIG = RankConfig()
@@ -365,6 +375,54 @@ def aggregate_pages(candidates: np.ndarray, fused: np.ndarray, pages: np.ndarray
 
 
 @dataclass(frozen=True)
+class SnippetPool:
+    """The snippets considered for an answer and the evidence for each: ranks in each signal ({snippet: rank})."""
+
+    sims: np.ndarray  # cosine of every snippet's descriptor to the question
+    dense: dict[int, int]
+    lexical: dict[int, int]
+    bm25: np.ndarray  # BM25 of every snippet
+    parent: dict[int, int]  # the rank of the passage each snippet sits in
+    matches: dict[int, float]  # commands and manifests doing what the question asks: {snippet: action score}
+    actions: dict[int, str]  # for those doing one of the asked actions: {snippet: verb}
+    passages: list[tuple[int, float]]  # the ranked passages, best first
+
+    @property
+    def candidates(self) -> list[int]:
+        return sorted(set(self.dense) | set(self.lexical) | set(self.parent) | set(self.matches))
+
+
+def snippet_pool(
+    reader: IndexReader, query: Query, qvec: np.ndarray, passages: list[tuple[int, float]], config: RankConfig
+) -> SnippetPool:
+    dense, sims = _dense(reader.snippet_vectors, qvec, config.snippet_pool)
+    bm25 = reader.snippet_bm25.scores(query.text)
+    matches, actions = command_matches(reader, query, sims, config.snippet_pool, config)
+    passage_rank = {ci: r for r, (ci, _) in enumerate(passages[: config.snippet_pool])}
+    parent = {}
+    if passage_rank:
+        for si in np.flatnonzero(np.isin(reader.snippet_chunk, list(passage_rank))):
+            parent[int(si)] = passage_rank[int(reader.snippet_chunk[si])]
+    lexical = _lexical_ranks(bm25, config.snippet_pool)
+    return SnippetPool(sims, dense, lexical, bm25, parent, matches, actions, passages[: config.snippet_pool])
+
+
+def fused_snippets(pool: SnippetPool, config: RankConfig) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion of the snippet signals; doing exactly what was asked counts like topping one more
+    list."""
+    fused = fuse(
+        (pool.dense, config.snippet_dense),
+        (pool.lexical, config.snippet_lexical),
+        (pool.parent, config.snippet_parent),
+        ({si: r for r, si in enumerate(pool.matches)}, config.snippet_command),
+        k=config.rrf_k,
+    )
+    for si, score in pool.matches.items():
+        fused[si] = fused.get(si, 0.0) + config.command_match * (score / 2) / (config.rrf_k + 1)
+    return sorted(fused.items(), key=lambda kv: -kv[1])
+
+
+@dataclass(frozen=True)
 class Ranking:
     passages: list[tuple[int, float]]  # (chunk, score), best first
     snippets: list[tuple[int, float]]  # (snippet, score), best first
@@ -412,26 +470,17 @@ def rank(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig
     relevant = is_relevant(dense_sims, config)
     if not reader.n_snippets:
         return Ranking(passages, [], relevant)
-    snippet_dense, snippet_sims = _dense(reader.snippet_vectors, qvec, config.snippet_pool)
-    snippet_lexical = _lexical_ranks(reader.snippet_bm25.scores(query.text), config.snippet_pool)
-    matches, actions = command_matches(reader, query, snippet_sims, config.snippet_pool, config)
-    passage_rank = {ci: r for r, (ci, _) in enumerate(passages[: config.snippet_pool])}
-    parent = {}
-    if passage_rank:
-        for si in np.flatnonzero(np.isin(reader.snippet_chunk, list(passage_rank))):
-            parent[int(si)] = passage_rank[int(reader.snippet_chunk[si])]
-    fused_snippets = fuse(
-        (snippet_dense, config.snippet_dense),
-        (snippet_lexical, config.snippet_lexical),
-        (parent, config.snippet_parent),
-        ({si: r for r, si in enumerate(matches)}, config.snippet_command),
-        k=config.rrf_k,
-    )
-    for si, score in matches.items():  # doing exactly what was asked counts like topping one more list
-        fused_snippets[si] = fused_snippets.get(si, 0.0) + config.command_match * (score / 2) / (config.rrf_k + 1)
-    snippets = sorted(fused_snippets.items(), key=lambda kv: -kv[1])
+    pool = snippet_pool(reader, query, qvec, passages, config)
+    if config.snippet_model:
+        from assistant.snippet_model import score
+
+        snippets = score(pool, query, reader, config)
+    else:
+        snippets = fused_snippets(pool, config)
+    snippet_sims, snippet_lexical, matches, actions = pool.sims, pool.lexical, pool.matches, pool.actions
     kept = relevant_snippets(snippets[: config.snippet_pool], snippet_sims, snippet_lexical, matches, config)
-    kept = diversify(kept, reader.snippet_langs, matches, query, actions)
+    if config.diversify:
+        kept = diversify(kept, reader.snippet_langs, matches, query, actions)
 
     # Two kinds of evidence that the notes answer: a passage close in meaning, or, for a task on a named resource,
     # a command that does exactly the asked action on it ("read the secret db-creds": `kubectl get secret`).

@@ -427,7 +427,7 @@ class IndexStore:
         pages = {path: n for n, path in enumerate(dict.fromkeys(c.path for c in chunks))}
         chunk_page = np.array([pages[c.path] for c in chunks], dtype=np.int32)
         np.save(tmp / "chunk_page.npy", chunk_page)
-        features = [snippet_features(s.code, s.lang) for _, s in snippets]
+        features = [snippet_features(s.code, s.lang, s.kind) for _, s in snippets]
         (tmp / "snippet_features.json").write_text(json.dumps(features, separators=(",", ":")))
         write_faiss(tmp / "chunks.faiss", cvecs)
         write_faiss(tmp / "snippets.faiss", svecs)

@@ -26,8 +26,13 @@ def test_snippet_features() -> None:
     assert snippet_features("kubectl create cronjob x --image=busybox --schedule='*/1 * * * *'\n", "shell") == {
         "lang": "shell",
         "actions": [["create", "", "cronjob"]],
+        "inline": False,
+        "lines": 2,
+        "programs": ["create", "kubectl"],
     }
-    assert snippet_features("apiVersion: batch/v1\nkind: Job\n", "yaml") == {"lang": "yaml", "kinds": ["Job"]}
+    assert snippet_features("apiVersion: batch/v1\nkind: Job\n", "yaml")["kinds"] == ["Job"]
+    assert snippet_features("sudo crictl ps -a", "shell", "inline")["programs"] == ["crictl", "ps"]
+    assert snippet_features("sudo crictl ps -a", "shell", "inline")["inline"] is True
 
 
 def test_what_a_question_asks_for() -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from assistant.destructive import asked_for, find
 from assistant.evaluate import score_screen
 from assistant.plain import markdown, plain_text
 from assistant.query import is_imperative, parse_query
+from assistant.search import CONFIG
 from assistant.snippets import is_command, is_instruction, is_whole_clause
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -282,3 +284,61 @@ def test_a_permission_or_a_ruled_out_removal_asks_for_nothing_destructive() -> N
     assert not asked_for(["kubectl-delete"], request_words("is the bot able to delete secrets in prod?"))
     assert not asked_for(["kubectl-delete"], request_words("rotate the certs without deleting the old ones"))
     assert asked_for(["kubectl-delete"], request_words("delete the secrets the bot created"))
+
+
+# --- snippets ranked by a learned linear model over their evidence ---------------------------------------------------
+
+TOOLS_NOTE = """# Node tools
+
+## Containers on a node
+Inspect the runtime directly on the node.
+
+```bash
+sudo crictl ps -a
+```
+
+## Pods in the cluster
+```bash
+kubectl get pods -o wide
+```
+
+## Images
+```dockerfile
+FROM alpine:3.20
+RUN apk add curl
+```
+"""
+
+
+def test_the_shipped_model_covers_every_feature_and_only_those() -> None:
+    from assistant import snippet_model
+
+    weights = json.loads(snippet_model.MODEL_FILE.read_text())["weights"]
+    assert list(weights) == list(snippet_model.FEATURES)
+    assert [name for name, _ in snippet_model.shipped()] == list(snippet_model.FEATURES)
+    assert CONFIG.snippet_model == snippet_model.shipped()
+
+
+def test_snippets_rank_by_the_weighted_evidence(one_note_assistant) -> None:  # type: ignore[no-untyped-def]
+    kt: Assistant = one_note_assistant("tools.md", TOOLS_NOTE)
+    question = "which crictl command lists the containers running on this node"
+
+    def first(**weights: float) -> str:
+        kt.rank_config = replace(CONFIG, snippet_model=tuple(weights.items()))
+        return kt.ask(question).snippets[0].snippet.code
+
+    assert "crictl ps" in first(names_program=1.0)  # the question names the program
+    assert "FROM alpine" in first(other_lang=1.0)  # a weight that favours Dockerfiles puts one first
+    kt.rank_config = replace(CONFIG, snippet_model=())  # no weights: the ranks fuse (search.fused_snippets)
+    fused = [s.snippet.code for s in kt.ask(question).snippets]
+    kt.rank_config = CONFIG
+    learned = [s.snippet.code for s in kt.ask(question).snippets]
+    assert sorted(fused) == sorted(learned)  # the same candidates pass the same floors; only the order is learned
+    assert "crictl ps" in learned[0]
+
+
+def test_learned_ranking_is_deterministic_and_ties_break_by_position(one_note_assistant) -> None:  # type: ignore[no-untyped-def]
+    kt: Assistant = one_note_assistant("tools.md", TOOLS_NOTE)
+    kt.rank_config = replace(CONFIG, snippet_model=(("yaml", 1.0),))  # every shell snippet ties at 0
+    ids = [s.index for s in kt.ask("list containers").snippets]
+    assert ids == sorted(ids)

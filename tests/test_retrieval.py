@@ -5,23 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from assistant.core import Assistant
 from assistant.evaluate import evaluate, score_ckad, signature
-from tests.conftest import EVAL_DIR
-
-SEED_DEV = EVAL_DIR / "seed_dev.jsonl"
-
-
-@pytest.mark.skipif(not SEED_DEV.exists(), reason="shared eval set not present")
-def test_seed_dev_targets(seed_assistant: Assistant) -> None:
-    report = evaluate(seed_assistant, SEED_DEV)
-    metrics = report["metrics"]
-    assert metrics["hit@1"] >= 0.9, report["misses"]
-    assert metrics["hit@3"] == 1.0, report["misses"]
-    assert metrics["command-hit@3"] == 1.0, report["misses"]
-    assert metrics["MRR@10"] >= 0.85
 
 
 def test_flannel_vs_calico_shows_the_network_plugin_passages(seed_assistant: Assistant) -> None:
