@@ -312,7 +312,7 @@ class IndexStore:
         stat_only = False
         for i, note in enumerate(notes):
             if progress:
-                progress("reading notes", i, len(notes))
+                progress("reading notes", i, len(notes))  # the notes before this one are read
             old = old_files.get(note.key)
             if old and old["size"] == note.size and old["mtime_ns"] == note.mtime_ns:
                 files[note.key] = old
@@ -330,6 +330,8 @@ class IndexStore:
             (report.changed if old else report.added).append(note.key)
             files[note.key] = entry
             fresh[note.key] = chunks
+        if progress:
+            progress("reading notes", len(notes), len(notes))  # the bar ends full, not one note short
         report.removed = sorted(set(old_files) - set(files) - set(report.skipped))
         report.removed += sorted(k for k in report.skipped if k in old_files)
         same_skips = report.skipped == manifest.get("skipped", {})  # a new skip is recorded once, then not re-announced
