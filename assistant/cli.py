@@ -142,6 +142,8 @@ def _assistant(notes: list[Path] | None, index: Path | None, one_shot: bool = Fa
     from assistant.core import Assistant
 
     settings = resolve(notes, index, color=_TOP.get("color"))
+    for notice in settings.notices:  # stderr: stdout may be JSON, or kt mcp's JSON-RPC
+        _err(notice)
     if settings.color == "never":  # every rich console (answers, REPL, progress) honours these
         os.environ["NO_COLOR"] = "1"
     elif settings.color == "always":

@@ -317,11 +317,13 @@ class IndexStore:
             if old and old["size"] == note.size and old["mtime_ns"] == note.mtime_ns:
                 files[note.key] = old
                 continue
-            chunks, digest, reason = _chunk_note(note)
+            chunks, digest, reason, encoding = _chunk_note(note)
             if reason:
                 report.skipped[note.key] = reason
                 report.warnings.append(f"{shown(note.path)}: {reason}, skipped")
                 continue
+            if encoding != "UTF-8":  # said each time the note is indexed anew, i.e. once per edit
+                report.warnings.append(f"{shown(note.path)}: not UTF-8, read as {encoding}")
             entry = {"sha256": digest, "size": note.size, "mtime_ns": note.mtime_ns}
             if old and old.get("sha256") == digest:
                 files[note.key] = {**old, **entry}
@@ -475,17 +477,18 @@ class IndexStore:
                 leftover.unlink(missing_ok=True)
 
 
-def _chunk_note(note: NoteFile) -> tuple[list[Chunk], str, str]:
+def _chunk_note(note: NoteFile) -> tuple[list[Chunk], str, str, str]:
+    """(chunks, sha256, why it is skipped or "", the encoding it was read in)."""
     try:
-        text, digest = read_note(note)
+        text, digest, encoding = read_note(note)
     except UnreadableNote as e:
-        return [], "", str(e)
+        return [], "", str(e), ""
     try:
-        return chunk_file(text, note.key), digest, ""
+        return chunk_file(text, note.key), digest, "", encoding
     except RecursionError:
-        return [], digest, "nested too deeply to parse"
+        return [], digest, "nested too deeply to parse", encoding
     except Exception as e:  # a chunker bug on one odd note must cost that note, not the whole index
-        return [], digest, f"could not be parsed ({e.__class__.__name__})"
+        return [], digest, f"could not be parsed ({e.__class__.__name__})", encoding
 
 
 def _chunk_record(c: Chunk) -> dict[str, Any]:

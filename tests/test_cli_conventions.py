@@ -216,3 +216,19 @@ def test_readme_documents_exit_codes_and_config() -> None:
     section = readme[readme.index("Exit codes") :]
     for code in ("0", "1", "2", "130"):
         assert re.search(rf"`{code}`", section), code
+
+
+def test_kt_config_naming_a_missing_file_says_so_on_stderr(
+    config: Path, seed_assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert not config.exists()  # the fixture's KT_CONFIG names a file nobody wrote
+    assert resolve().notices == (f"KT_CONFIG names {config}, which does not exist: no config file read",)
+    result = runner.invoke(app, ["status", "--json", *where(seed_assistant)])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["config"] == str(config)  # stdout stays clean JSON
+    assert result.stderr == f"kt: KT_CONFIG names {config}, which does not exist: no config file read\n"
+
+    config.write_text("top_k = 3\n")
+    assert resolve().notices == ()
+    monkeypatch.delenv("KT_CONFIG")  # the default file (under KT_HOME) may be missing: nothing to say
+    assert resolve().notices == () and not resolve().config_file.exists()  # type: ignore[union-attr]
