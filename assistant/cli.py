@@ -65,6 +65,38 @@ IndexOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
+def _complete_color(incomplete: str) -> list[str]:
+    from assistant.config import COLORS
+
+    return [c for c in COLORS if c.startswith(incomplete)]
+
+
+def _complete_location(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]] | list[str]:
+    """`kt open` completes the notes as answers name them (relative to their notes folder), then, after
+    FILE:, the line of each section with its heading path: what answers show, not files of the working folder."""
+    from assistant.config import ConfigError, resolve
+    from assistant.notes import read_note, scan
+
+    given = [c.params.get("notes") for c in (ctx, ctx.parent) if c is not None]
+    try:
+        settings = resolve(next((n for n in given if n), None))
+    except ConfigError:
+        return []
+    notes = {note.key: note for note in scan(list(settings.notes))}
+    key, colon, _ = incomplete.rpartition(":")
+    if colon and key in notes:
+        from assistant.chunks import chunk_file
+        from assistant.render import heading_path
+
+        try:
+            chunks = chunk_file(read_note(notes[key])[0], key)
+        except Exception:  # a note the index would skip has no lines to offer; a completion never fails loudly
+            return []
+        lines = {c.start_line: heading_path(c.headings) for c in chunks}
+        return [(f"{key}:{line}", heading) for line, heading in sorted(lines.items())]
+    return [k for k in sorted(notes) if k.startswith(incomplete)]
+
+
 def _set_color(value: str | None) -> str | None:
     if value is not None:  # given after the command (`kt ask … --color never`): it wins, like --notes there
         _TOP["color"] = value
@@ -73,7 +105,13 @@ def _set_color(value: str | None) -> str | None:
 
 ColorOpt = Annotated[
     str | None,
-    typer.Option("--color", metavar="WHEN", callback=_set_color, help="auto, always or never (as before the command)."),
+    typer.Option(
+        "--color",
+        metavar="WHEN",
+        callback=_set_color,
+        autocompletion=_complete_color,
+        help="auto, always or never (as before the command).",
+    ),
 ]
 # Options of the top-level callback that every command's settings need (reset on each invocation).
 _TOP: dict[str, Any] = {}
@@ -171,7 +209,10 @@ def main_callback(
     color: Annotated[
         str | None,
         typer.Option(
-            "--color", metavar="WHEN", help="auto, always or never. Default: $KT_COLOR, color in config.toml, auto."
+            "--color",
+            metavar="WHEN",
+            autocompletion=_complete_color,
+            help="auto, always or never. Default: $KT_COLOR, color in config.toml, auto.",
         ),
     ] = None,
     version: Annotated[
@@ -333,7 +374,11 @@ def status(
 def open_cmd(
     ctx: typer.Context,
     location: Annotated[
-        str, typer.Argument(help="FILE:LINE as answers show it (kubernetes-therapy.md:42), or a note's path.")
+        str,
+        typer.Argument(
+            autocompletion=_complete_location,
+            help="FILE:LINE as answers show it (kubernetes-therapy.md:42), or a note's path.",
+        ),
     ],
     edit: Annotated[bool, typer.Option("--edit", help="Open it in $VISUAL or $EDITOR at that line.")] = False,
     notes: NotesOpt = None,
