@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -173,15 +174,21 @@ def _progress() -> Any:
     return update
 
 
-def _assistant(notes: list[Path] | None, index: Path | None, one_shot: bool = False) -> Any:
-    import os
-
+def _settings(notes: list[Path] | None, index: Path | None) -> Any:
     from assistant.config import resolve
-    from assistant.core import Assistant
 
     settings = resolve(notes, index, color=_TOP.get("color"))
     for notice in settings.notices:  # stderr: stdout may be JSON, or kt mcp's JSON-RPC
         _err(notice)
+    return settings
+
+
+def _assistant(notes: list[Path] | None, index: Path | None, one_shot: bool = False) -> Any:
+    import os
+
+    from assistant.core import Assistant
+
+    settings = _settings(notes, index)
     if settings.color == "never":  # every rich console (answers, REPL, progress) honours these
         os.environ["NO_COLOR"] = "1"
     elif settings.color == "always":
@@ -326,12 +333,18 @@ def index_cmd(
 @app.command()
 def status(
     ctx: typer.Context,
+    all_indexes: Annotated[
+        bool, typer.Option("--all", help="List every index under the cache dir: notes, size, last built and used.")
+    ] = False,
     as_json: JsonOpt = False,
     notes: NotesOpt = None,
     index: IndexOpt = None,
     color: ColorOpt = None,
 ) -> None:
     """Show the notes folders, the index and which notes changed since it was built."""
+    if all_indexes:
+        _list_indexes(_settings(*_common(ctx, notes, index)).index, as_json)
+        return
     assistant = _assistant(*_common(ctx, notes, index), one_shot=True)
     info = assistant.status()
     if as_json:
@@ -368,6 +381,70 @@ def status(
                 emit(f"stale:   {key} ({kind})")
     else:
         emit("stale:   none, the index is up to date")
+
+
+def _list_indexes(current: Path, as_json: bool) -> None:
+    from assistant.indexes import cache_root, cached_indexes, human_size
+    from assistant.render import sanitize
+
+    found = cached_indexes(current)
+    if as_json:
+        print(json.dumps({"cache": str(cache_root()), "indexes": [i.to_json() for i in found]}))
+        return
+    print(sanitize(f"indexes under {cache_root()}:" if found else f"no indexes under {cache_root()}"))
+    for i in found:
+        used = time.strftime("%Y-%m-%d %H:%M", time.localtime(i.used))
+        mark = " (current)" if i.current else ""
+        print(sanitize(f"{i.path.name}  {human_size(i.size)}, built {i.built_at or 'never'}, used {used}{mark}"))
+        for folder in i.notes or ["(unknown: the index never finished or is damaged)"]:
+            print(sanitize(f"  notes: {folder}{' (gone)' if folder in i.gone else ''}"))
+    if found:
+        gone = sum(1 for i in found if i.gone and not i.current)
+        total = f"{len(found)} {'index' if len(found) == 1 else 'indexes'}, {human_size(sum(i.size for i in found))}"
+        print(total + (f"; {gone} with notes gone: `kt prune` removes them" if gone else ""))
+
+
+@app.command()
+def prune(
+    ctx: typer.Context,
+    older_than: Annotated[
+        int | None,
+        typer.Option("--older-than", min=0, metavar="DAYS", help="Also remove indexes not used for DAYS days."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be removed, remove nothing.")] = False,
+    as_json: JsonOpt = False,
+    notes: NotesOpt = None,
+    index: IndexOpt = None,
+    color: ColorOpt = None,
+) -> None:
+    """Remove the indexes under the cache dir whose notes are gone (and, with --older-than, those unused for that
+    many days). The index of the current notes is never removed; `kt status --all` lists them all."""
+    from assistant.indexes import human_size
+    from assistant.indexes import prune as prune_indexes
+    from assistant.render import sanitize
+
+    current = _settings(*_common(ctx, notes, index)).index
+    removed, skipped = prune_indexes(current, older_than, dry_run)
+    freed = sum(i.size for i, _ in removed)
+    if as_json:
+        out = {
+            "dry_run": dry_run,
+            "removed": [{**i.to_json(), "reason": why} for i, why in removed],
+            "skipped": [{**i.to_json(), "reason": why} for i, why in skipped],
+            "freed": freed,
+        }
+        print(json.dumps(out))
+        return
+    verb = "would remove" if dry_run else "removed"
+    for i, why in removed:
+        print(sanitize(f"{verb} {i.path} ({why}), {human_size(i.size)}"))
+    for i, why in skipped:
+        print(sanitize(f"kept {i.path}: {why}"))
+    if removed:
+        print(f"{verb} {len(removed)} {'index' if len(removed) == 1 else 'indexes'}, "
+              f"{'would free' if dry_run else 'freed'} {human_size(freed)}")  # fmt: skip
+    else:
+        print("nothing to remove" + ("" if older_than is not None else " (--older-than DAYS removes unused ones)"))
 
 
 @app.command("open")

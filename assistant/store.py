@@ -208,6 +208,37 @@ class IndexStore:
             and manifest.get("chunker") == CHUNKER_VERSION
         )
 
+    def mark_used(self) -> None:
+        """Record that this index answers now (`kt status --all`, `kt prune --older-than`): the mtime of .used,
+        touched at most once an hour. A read-only index stays as it is."""
+        stamp = self.root / ".used"
+        try:
+            if time.time() - stamp.stat().st_mtime < 3600:
+                return
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return
+        try:
+            stamp.touch()
+        except OSError:
+            pass
+
+    def last_used(self) -> float:
+        """When this index last answered or was built (epoch seconds; 0 when neither is known)."""
+        times = []
+        for name in (".used", "CURRENT"):
+            try:
+                times.append((self.root / name).stat().st_mtime)
+            except OSError:
+                pass
+        if not times:  # a build that never finished: when the folder last changed
+            try:
+                times.append(self.root.stat().st_mtime)
+            except OSError:
+                pass
+        return max(times, default=0.0)
+
     # --- locking ---------------------------------------------------------------------------------------
 
     def lock(self, wait: bool | float = True, on_wait: Callable[[str], None] | None = None) -> Any:
