@@ -1,4 +1,4 @@
-"""`kt eval`: score a question set, in either format described in ../shared/eval/README.md.
+"""`kt eval`: score a question set, in one of the formats of the README's "Question sets" table.
 
 - seed format (`evidence`, optional `command`): hit@1, hit@3, MRR@10, command-hit@3.
 - docs format (`paths`): page-hit@1, page-hit@3, MRR@10 (a passage is relevant when its file is one of the pages).

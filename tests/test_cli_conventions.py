@@ -264,3 +264,15 @@ def test_kt_config_naming_a_missing_file_says_so_on_stderr(
     assert resolve().notices == ()
     monkeypatch.delenv("KT_CONFIG")  # the default file (under KT_HOME) may be missing: nothing to say
     assert resolve().notices == () and not resolve().config_file.exists()  # type: ignore[union-attr]
+
+
+def test_readme_examples_work_from_a_clone(seed_assistant: Assistant) -> None:
+    """A clone has no ../shared folder: the README's examples name files of the repository (or the user's own)."""
+    readme = (ROOT / "README.md").read_text()
+    assert "../shared" not in readme
+    sets = re.findall(r"^kt eval (\S+)", readme, re.M)
+    assert sets and all((ROOT / name).is_file() for name in sets), sets
+    result = runner.invoke(app, ["eval", str(ROOT / sets[0]), "--json", *where(seed_assistant)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["format"] == "seed" and report["questions"] >= 8 and report["metrics"]["command-hit@3"] == 1.0

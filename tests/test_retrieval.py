@@ -132,17 +132,10 @@ def test_kt_eval_misses_hold_every_point_lost_and_its_title_stays_on_one_line(
 
 
 # Fresh questions about the bundled notes, written for these tests (not taken from any dev set), each with a
-# phrase that only the answering passage holds. They exercise paraphrase: few share the passage's words.
-FRESH = [
-    ("which component picks a node for a pod that is still pending", "looks for pods in the pending state"),
-    ("where is the cluster's desired state persisted", "key-value store used as primary database"),
-    ("the agent on every worker that talks to containerd", "agent that resides on the node"),
-    ("how do I see which pods eat the most cpu", "kubectl top pod"),
-    ("a plugin that routes packets with BGP instead of tunnelling", "uses BGP to route packets"),
-    ("what keeps a log collector running on each machine", "ensure pod is running on every node"),
-    ("how is a service's DNS name built", "serviceName.namespace.svc.cluster.local"),
-    ("undo a bad release of my nginx deployment", "kubectl rollout undo deploy/nginx"),
-]
+# phrase that only the answering passage holds. They exercise paraphrase: few share the passage's words. The
+# README's `kt eval` example runs the same file.
+SAMPLE = Path(__file__).parent / "data" / "sample_questions.jsonl"
+FRESH = [(item["question"], item["evidence"][0]) for item in map(json.loads, SAMPLE.read_text().splitlines())]
 
 
 def test_fresh_questions_find_their_passage(seed_assistant: Assistant) -> None:
