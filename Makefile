@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/pip install -q -e '.[test]'  # a .pth to this folder (package-dir in pyproject.toml): no compat-mode warning
 	$(BIN)/python -m compileall -q assistant  # bytecode up front: a cold `kt ask` should not compile
 	touch $(STAMP)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -65,6 +66,38 @@ IndexOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
+def _complete_color(incomplete: str) -> list[str]:
+    from assistant.config import COLORS
+
+    return [c for c in COLORS if c.startswith(incomplete)]
+
+
+def _complete_location(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]] | list[str]:
+    """`kt open` completes the notes as answers name them (relative to their notes folder), then, after
+    FILE:, the line of each section with its heading path: what answers show, not files of the working folder."""
+    from assistant.config import ConfigError, resolve
+    from assistant.notes import read_note, scan
+
+    given = [c.params.get("notes") for c in (ctx, ctx.parent) if c is not None]
+    try:
+        settings = resolve(next((n for n in given if n), None))
+    except ConfigError:
+        return []
+    notes = {note.key: note for note in scan(list(settings.notes))}
+    key, colon, _ = incomplete.rpartition(":")
+    if colon and key in notes:
+        from assistant.chunks import chunk_file
+        from assistant.render import heading_path
+
+        try:
+            chunks = chunk_file(read_note(notes[key])[0], key)
+        except Exception:  # a note the index would skip has no lines to offer; a completion never fails loudly
+            return []
+        lines = {c.start_line: heading_path(c.headings) for c in chunks}
+        return [(f"{key}:{line}", heading) for line, heading in sorted(lines.items())]
+    return [k for k in sorted(notes) if k.startswith(incomplete)]
+
+
 def _set_color(value: str | None) -> str | None:
     if value is not None:  # given after the command (`kt ask … --color never`): it wins, like --notes there
         _TOP["color"] = value
@@ -73,7 +106,13 @@ def _set_color(value: str | None) -> str | None:
 
 ColorOpt = Annotated[
     str | None,
-    typer.Option("--color", metavar="WHEN", callback=_set_color, help="auto, always or never (as before the command)."),
+    typer.Option(
+        "--color",
+        metavar="WHEN",
+        callback=_set_color,
+        autocompletion=_complete_color,
+        help="auto, always or never (as before the command).",
+    ),
 ]
 # Options of the top-level callback that every command's settings need (reset on each invocation).
 _TOP: dict[str, Any] = {}
@@ -135,13 +174,21 @@ def _progress() -> Any:
     return update
 
 
+def _settings(notes: list[Path] | None, index: Path | None) -> Any:
+    from assistant.config import resolve
+
+    settings = resolve(notes, index, color=_TOP.get("color"))
+    for notice in settings.notices:  # stderr: stdout may be JSON, or kt mcp's JSON-RPC
+        _err(notice)
+    return settings
+
+
 def _assistant(notes: list[Path] | None, index: Path | None, one_shot: bool = False) -> Any:
     import os
 
-    from assistant.config import resolve
     from assistant.core import Assistant
 
-    settings = resolve(notes, index, color=_TOP.get("color"))
+    settings = _settings(notes, index)
     if settings.color == "never":  # every rich console (answers, REPL, progress) honours these
         os.environ["NO_COLOR"] = "1"
     elif settings.color == "always":
@@ -169,7 +216,10 @@ def main_callback(
     color: Annotated[
         str | None,
         typer.Option(
-            "--color", metavar="WHEN", help="auto, always or never. Default: $KT_COLOR, color in config.toml, auto."
+            "--color",
+            metavar="WHEN",
+            autocompletion=_complete_color,
+            help="auto, always or never. Default: $KT_COLOR, color in config.toml, auto.",
         ),
     ] = None,
     version: Annotated[
@@ -283,12 +333,18 @@ def index_cmd(
 @app.command()
 def status(
     ctx: typer.Context,
+    all_indexes: Annotated[
+        bool, typer.Option("--all", help="List every index under the cache dir: notes, size, last built and used.")
+    ] = False,
     as_json: JsonOpt = False,
     notes: NotesOpt = None,
     index: IndexOpt = None,
     color: ColorOpt = None,
 ) -> None:
     """Show the notes folders, the index and which notes changed since it was built."""
+    if all_indexes:
+        _list_indexes(_settings(*_common(ctx, notes, index)).index, as_json)
+        return
     assistant = _assistant(*_common(ctx, notes, index), one_shot=True)
     info = assistant.status()
     if as_json:
@@ -327,11 +383,79 @@ def status(
         emit("stale:   none, the index is up to date")
 
 
+def _list_indexes(current: Path, as_json: bool) -> None:
+    from assistant.indexes import cache_root, cached_indexes, human_size
+    from assistant.render import sanitize
+
+    found = cached_indexes(current)
+    if as_json:
+        print(json.dumps({"cache": str(cache_root()), "indexes": [i.to_json() for i in found]}))
+        return
+    print(sanitize(f"indexes under {cache_root()}:" if found else f"no indexes under {cache_root()}"))
+    for i in found:
+        used = time.strftime("%Y-%m-%d %H:%M", time.localtime(i.used))
+        mark = " (current)" if i.current else ""
+        print(sanitize(f"{i.path.name}  {human_size(i.size)}, built {i.built_at or 'never'}, used {used}{mark}"))
+        for folder in i.notes or ["(unknown: the index never finished or is damaged)"]:
+            print(sanitize(f"  notes: {folder}{' (gone)' if folder in i.gone else ''}"))
+    if found:
+        gone = sum(1 for i in found if i.gone and not i.current)
+        total = f"{len(found)} {'index' if len(found) == 1 else 'indexes'}, {human_size(sum(i.size for i in found))}"
+        print(total + (f"; {gone} with notes gone: `kt prune` removes them" if gone else ""))
+
+
+@app.command()
+def prune(
+    ctx: typer.Context,
+    older_than: Annotated[
+        int | None,
+        typer.Option("--older-than", min=0, metavar="DAYS", help="Also remove indexes not used for DAYS days."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be removed, remove nothing.")] = False,
+    as_json: JsonOpt = False,
+    notes: NotesOpt = None,
+    index: IndexOpt = None,
+    color: ColorOpt = None,
+) -> None:
+    """Remove the indexes under the cache dir whose notes are gone (and, with --older-than, those unused for that
+    many days). The index of the current notes is never removed; `kt status --all` lists them all."""
+    from assistant.indexes import human_size
+    from assistant.indexes import prune as prune_indexes
+    from assistant.render import sanitize
+
+    current = _settings(*_common(ctx, notes, index)).index
+    removed, skipped = prune_indexes(current, older_than, dry_run)
+    freed = sum(i.size for i, _ in removed)
+    if as_json:
+        out = {
+            "dry_run": dry_run,
+            "removed": [{**i.to_json(), "reason": why} for i, why in removed],
+            "skipped": [{**i.to_json(), "reason": why} for i, why in skipped],
+            "freed": freed,
+        }
+        print(json.dumps(out))
+        return
+    verb = "would remove" if dry_run else "removed"
+    for i, why in removed:
+        print(sanitize(f"{verb} {i.path} ({why}), {human_size(i.size)}"))
+    for i, why in skipped:
+        print(sanitize(f"kept {i.path}: {why}"))
+    if removed:
+        print(f"{verb} {len(removed)} {'index' if len(removed) == 1 else 'indexes'}, "
+              f"{'would free' if dry_run else 'freed'} {human_size(freed)}")  # fmt: skip
+    else:
+        print("nothing to remove" + ("" if older_than is not None else " (--older-than DAYS removes unused ones)"))
+
+
 @app.command("open")
 def open_cmd(
     ctx: typer.Context,
     location: Annotated[
-        str, typer.Argument(help="FILE:LINE as answers show it (kubernetes-therapy.md:42), or a note's path.")
+        str,
+        typer.Argument(
+            autocompletion=_complete_location,
+            help="FILE:LINE as answers show it (kubernetes-therapy.md:42), or a note's path.",
+        ),
     ],
     edit: Annotated[bool, typer.Option("--edit", help="Open it in $VISUAL or $EDITOR at that line.")] = False,
     notes: NotesOpt = None,

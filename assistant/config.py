@@ -39,6 +39,9 @@ class Settings:
     # Where each setting came from ("--notes", "KT_NOTES", "config", "default"), for `kt status`.
     sources: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     config_file: Path | None = None
+    # One-line notices for the front end to show on stderr (stdout may be JSON or JSON-RPC): a setting that
+    # does not hold, and is not an error.
+    notices: tuple[str, ...] = field(default=(), compare=False, hash=False)
 
 
 def user_data_dir() -> Path:
@@ -126,6 +129,9 @@ def resolve(
     """The settings in force: options given here, then the environment, then the config file, then defaults."""
     path = config_file()
     config = load_config(path)
+    notices = []
+    if os.environ.get("KT_CONFIG") and not path.exists():  # the default file may well not exist; this one should
+        notices.append(f"KT_CONFIG names {path}, which does not exist: no config file read")
     env = os.environ
     sources: dict[str, str] = {}
 
@@ -167,6 +173,7 @@ def resolve(
         color=shade,
         sources=sources,
         config_file=path,
+        notices=tuple(notices),
     )
 
 

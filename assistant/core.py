@@ -133,6 +133,7 @@ class Assistant:
         from assistant.search import IndexReader
 
         self._reader = IndexReader(self.store.current())
+        self.store.mark_used()  # for `kt status --all` and `kt prune --older-than`
         return self._reader
 
     def _build(self, force: bool, why: str) -> None:

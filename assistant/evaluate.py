@@ -1,4 +1,4 @@
-"""`kt eval`: score a question set, in either format described in ../shared/eval/README.md.
+"""`kt eval`: score a question set, in one of the formats of the README's "Question sets" table.
 
 - seed format (`evidence`, optional `command`): hit@1, hit@3, MRR@10, command-hit@3.
 - docs format (`paths`): page-hit@1, page-hit@3, MRR@10 (a passage is relevant when its file is one of the pages).
@@ -76,8 +76,13 @@ def score_screen(item: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]
 
 FORMATS = {"evidence": "seed", "paths": "docs", "reference_commands": "ckad", "want": "screen"}
 SCORERS = {"seed": score_seed, "docs": score_docs, "screen": score_screen}
-MISS_KEYS = ("hit@3", "command-hit@3", "page-hit@3", "cmd-hit@5", "kind-hit@5", "want@3")
 NOISE_KEYS = ("noise@3",)  # lower is better: a question misses when it is true
+
+
+def failed(result: dict[str, Any]) -> list[str]:
+    """The metrics a question failed: every yes/no metric that counts against the set's score (a hit@1 miss
+    found at rank 2 is a miss too, so the misses account for every point the table lost)."""
+    return [k for k, v in result.items() if isinstance(v, bool) and v == (k in NOISE_KEYS)]
 
 
 def score_ckad(item: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
@@ -124,10 +129,9 @@ def evaluate(assistant: Assistant, path: Path, halves: bool = False) -> dict[str
         result = score(item, data)
         results.append((half_of(item), result))
         per_item.append({"id": item.get("id", item["question"]), "half": half_of(item), **result})
-        failed = [k for k, v in result.items() if (k in MISS_KEYS and not v) or (k in NOISE_KEYS and v)]
-        if failed:
+        if lost := failed(result):
             misses.append({
-                "id": item.get("id"), "question": item["question"], "failed": failed,
+                "id": item.get("id"), "question": item["question"], "failed": lost,
                 "top_passages": [f"{p['path']}:{p['start_line']}" for p in data["passages"][:3]],
                 "top_snippets": [s["code"].splitlines()[0][:70] if s["code"] else "" for s in data["snippets"][:3]],
             })  # fmt: skip
@@ -160,8 +164,12 @@ def _averages(results: list[dict[str, Any]]) -> tuple[dict[str, float], dict[str
 
 def render_report(report: dict[str, Any], console: Any) -> None:
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"{report['file']} ({report['format']} format, {report['questions']} questions)")
+    # The title on a line of its own: as a table title it would wrap, mid-path, at the narrow table's width.
+    title = f"{report['file']} ({report['format']} format, {report['questions']} questions)"
+    console.print(Text(title, style="italic"), soft_wrap=True)
+    table = Table()
     halves = report.get("halves", [])
     table.add_column("metric")
     table.add_column("value", justify="right")

@@ -231,8 +231,13 @@ def file_sha256(path: Path) -> str | None:
         return None
 
 
-def read_note(note: NoteFile) -> tuple[str, str]:
-    """(text, sha256 of the bytes). Raises UnreadableNote for binary, non-UTF-8, huge or unreadable files."""
+LEGACY_ENCODING = "Windows-1252"  # what a note that is not UTF-8 most likely is (Latin-1 and its superset)
+
+
+def read_note(note: NoteFile) -> tuple[str, str, str]:
+    """(text, sha256 of the bytes, the encoding it was read in). UTF-8 first; a note that is not UTF-8 is read
+    as Windows-1252 (Latin-1 where a byte has no Windows-1252 character) rather than lost. Raises UnreadableNote
+    for binary, huge or unreadable files."""
     if note.size > MAX_NOTE_BYTES:
         raise UnreadableNote(f"too large ({note.size / 1e6:.1f} MB > {MAX_NOTE_BYTES / 1e6:.0f} MB)")
     try:
@@ -248,8 +253,12 @@ def read_note(note: NoteFile) -> tuple[str, str]:
         raise UnreadableNote(f"too large (> {MAX_NOTE_BYTES / 1e6:.0f} MB)")
     if b"\x00" in data[:8192]:
         raise UnreadableNote("looks binary")
+    digest = hashlib.sha256(data).hexdigest()
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise UnreadableNote(f"not valid UTF-8 (byte {e.start})") from e
-    return text, hashlib.sha256(data).hexdigest()
+        return data.decode("utf-8-sig"), digest, "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), digest, LEGACY_ENCODING
+    except UnicodeDecodeError:  # 0x81, 0x8d, 0x8f, 0x90, 0x9d: no Windows-1252 character, a Latin-1 one
+        return data.decode("latin-1"), digest, LEGACY_ENCODING

@@ -41,7 +41,19 @@ def sanitize(text: str) -> str:
     return _CONTROL.sub(lambda m: "␛" if m.group(0) == "\x1b" else f"\\x{ord(m.group(0)):02x}", text)
 
 
-Link = Callable[[str], str | None]  # a source's name in answers → a URL to open it, if there is one
+Link = Callable[[str, int], str | None]  # a source's name in answers and a line → a URL to open it there, if any
+
+
+def file_url(path: Path, line: int, environ: Any = None) -> str:
+    """The OSC 8 target of FILE:LINE: `file:///abs/path#LINE`. A bare line number as the fragment is what kitty's
+    open actions act on (ripgrep's `--hyperlink-format=kitty` writes the same) and what VS Code's opener reads
+    as a line (`#29` or `#L29`); other terminals hand the URL to the desktop, which opens the file. Not under
+    VTE (GNOME Terminal, Tilix…): GLib refuses a file URL with a '#' in it, so there the link is the file alone."""
+    import os
+
+    env = os.environ if environ is None else environ
+    url = path.resolve().as_uri()
+    return url if env.get("VTE_VERSION") else f"{url}#{line}"
 
 
 def location(path: str, line: int) -> str:
@@ -59,14 +71,14 @@ def note_path(folders: list[Path], key: str) -> Path | None:
 
 
 def file_links(folders: list[Path]) -> Link:
-    """file:// URLs for the notes, so terminals that support OSC 8 hyperlinks open a source on a click."""
-    cache: dict[str, str | None] = {}
+    """file:// URLs for the notes at a line, so terminals that support OSC 8 hyperlinks open a source on a click."""
+    cache: dict[str, Path | None] = {}
 
-    def link(key: str) -> str | None:
+    def link(key: str, line: int) -> str | None:
         if key not in cache:
-            path = note_path(folders, key)
-            cache[key] = path.resolve().as_uri() if path else None
-        return cache[key]
+            cache[key] = note_path(folders, key)
+        path = cache[key]
+        return file_url(path, line) if path else None
 
     return link
 
@@ -76,7 +88,7 @@ def source(path: str, line: int, link: Link | None) -> Any:
     from rich.style import Style
     from rich.text import Text
 
-    url = link(path) if link else None
+    url = link(path, line) if link else None
     return Text(location(path, line), style=Style(color="green", link=url) if url else "green")
 
 

@@ -1,6 +1,6 @@
 """Sources you can open: `kt open FILE:LINE` prints the heading section there, `--edit` opens it in your editor.
-The FILE:LINE header is an OSC 8 hyperlink to the file in terminals that support it (rich writes it only to
-a terminal)."""
+The FILE:LINE header is an OSC 8 hyperlink to the file at that line in terminals that support it (rich writes
+it only to a terminal)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from assistant.model import Chunk
 _LOCATION = re.compile(r"^(?P<path>.+?)(?::(?P<line>\d+))?(?::\d+)?$")  # FILE, FILE:LINE, FILE:LINE:COLUMN
 # Editors that take FILE:LINE (or --goto FILE:LINE) rather than the `+LINE FILE` of vi, vim, nvim, nano,
 # emacs, micro, kakoune, joe and most others.
-_GOTO = {"code": ["--goto"], "code-insiders": ["--goto"], "codium": ["--goto"], "cursor": ["--goto"]}
+_GOTO = {name: ["--goto"] for name in ("code", "code-insiders", "code-oss", "codium", "vscodium", "cursor")}
 _COLON = {"subl", "zed", "hx", "helix"}
 
 
@@ -74,11 +74,11 @@ def print_section(file: Path, chunks: list[Chunk], console: Any) -> None:
     from rich.style import Style
     from rich.text import Text
 
-    from assistant.render import heading_path, sanitize
+    from assistant.render import file_url, heading_path, sanitize
 
-    link = file.resolve().as_uri()
     for chunk in chunks:
         header = Text()
+        link = file_url(file, chunk.start_line)
         header.append(sanitize(f"{chunk.path}:{chunk.start_line}"), style=Style(bold=True, color="green", link=link))
         header.append(f"  {sanitize(heading_path(chunk.headings))}", style="bold")
         console.print(header)

@@ -208,6 +208,37 @@ class IndexStore:
             and manifest.get("chunker") == CHUNKER_VERSION
         )
 
+    def mark_used(self) -> None:
+        """Record that this index answers now (`kt status --all`, `kt prune --older-than`): the mtime of .used,
+        touched at most once an hour. A read-only index stays as it is."""
+        stamp = self.root / ".used"
+        try:
+            if time.time() - stamp.stat().st_mtime < 3600:
+                return
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return
+        try:
+            stamp.touch()
+        except OSError:
+            pass
+
+    def last_used(self) -> float:
+        """When this index last answered or was built (epoch seconds; 0 when neither is known)."""
+        times = []
+        for name in (".used", "CURRENT"):
+            try:
+                times.append((self.root / name).stat().st_mtime)
+            except OSError:
+                pass
+        if not times:  # a build that never finished: when the folder last changed
+            try:
+                times.append(self.root.stat().st_mtime)
+            except OSError:
+                pass
+        return max(times, default=0.0)
+
     # --- locking ---------------------------------------------------------------------------------------
 
     def lock(self, wait: bool | float = True, on_wait: Callable[[str], None] | None = None) -> Any:
@@ -312,16 +343,18 @@ class IndexStore:
         stat_only = False
         for i, note in enumerate(notes):
             if progress:
-                progress("reading notes", i, len(notes))
+                progress("reading notes", i, len(notes))  # the notes before this one are read
             old = old_files.get(note.key)
             if old and old["size"] == note.size and old["mtime_ns"] == note.mtime_ns:
                 files[note.key] = old
                 continue
-            chunks, digest, reason = _chunk_note(note)
+            chunks, digest, reason, encoding = _chunk_note(note)
             if reason:
                 report.skipped[note.key] = reason
                 report.warnings.append(f"{shown(note.path)}: {reason}, skipped")
                 continue
+            if encoding != "UTF-8":  # said each time the note is indexed anew, i.e. once per edit
+                report.warnings.append(f"{shown(note.path)}: not UTF-8, read as {encoding}")
             entry = {"sha256": digest, "size": note.size, "mtime_ns": note.mtime_ns}
             if old and old.get("sha256") == digest:
                 files[note.key] = {**old, **entry}
@@ -330,6 +363,8 @@ class IndexStore:
             (report.changed if old else report.added).append(note.key)
             files[note.key] = entry
             fresh[note.key] = chunks
+        if progress:
+            progress("reading notes", len(notes), len(notes))  # the bar ends full, not one note short
         report.removed = sorted(set(old_files) - set(files) - set(report.skipped))
         report.removed += sorted(k for k in report.skipped if k in old_files)
         same_skips = report.skipped == manifest.get("skipped", {})  # a new skip is recorded once, then not re-announced
@@ -473,17 +508,18 @@ class IndexStore:
                 leftover.unlink(missing_ok=True)
 
 
-def _chunk_note(note: NoteFile) -> tuple[list[Chunk], str, str]:
+def _chunk_note(note: NoteFile) -> tuple[list[Chunk], str, str, str]:
+    """(chunks, sha256, why it is skipped or "", the encoding it was read in)."""
     try:
-        text, digest = read_note(note)
+        text, digest, encoding = read_note(note)
     except UnreadableNote as e:
-        return [], "", str(e)
+        return [], "", str(e), ""
     try:
-        return chunk_file(text, note.key), digest, ""
+        return chunk_file(text, note.key), digest, "", encoding
     except RecursionError:
-        return [], digest, "nested too deeply to parse"
+        return [], digest, "nested too deeply to parse", encoding
     except Exception as e:  # a chunker bug on one odd note must cost that note, not the whole index
-        return [], digest, f"could not be parsed ({e.__class__.__name__})"
+        return [], digest, f"could not be parsed ({e.__class__.__name__})", encoding
 
 
 def _chunk_record(c: Chunk) -> dict[str, Any]:

@@ -139,8 +139,12 @@ def reuse_or_embed(
     journal: VectorJournal | None = None,
 ) -> tuple[np.ndarray, list[str], int]:
     """(vectors, text hashes, how many embedded) for texts: a vector is reused when the same text was embedded
-    before, and each new distinct text is embedded once."""
+    before, and each new distinct text is embedded once. Progress counts texts (chunks or snippets), not
+    embeddings: a reused vector or a repeated text is a text done, so the bar ends at the count the build
+    reports."""
     embedded = 0
+    from collections import Counter
+
     import numpy as np
 
     hashes = [text_hash(t) for t in texts]
@@ -152,18 +156,21 @@ def reuse_or_embed(
         if not hasattr(embedder, "embed"):
             embedder = embedder()  # type: ignore[operator]
         items = sorted(todo.items(), key=lambda item: len(item[1]))  # similar lengths batch with little padding
+        uses = Counter(hashes)
+        finished = len(texts) - sum(uses[h] for h in todo)  # reused vectors
         step = 64
         for start in range(0, len(items), step):
             if progress:
-                progress(f"embedding {what}", start, len(items))
+                progress(f"embedding {what}", finished, len(texts))
             part = items[start : start + step]
             vecs = embedder.embed([t for _, t in part])  # type: ignore[union-attr]
             done = [(h, v) for (h, _), v in zip(part, vecs, strict=True)]
             cache.update(done)
             if journal:
                 journal.append(done)
+            finished += sum(uses[h] for h, _ in part)
         if progress:
-            progress(f"embedding {what}", len(items), len(items))
+            progress(f"embedding {what}", finished, len(texts))
         embedded = len(items)
     out = np.zeros((len(texts), DIM), dtype=np.float32)
     for i, h in enumerate(hashes):

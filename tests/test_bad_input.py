@@ -81,7 +81,7 @@ def messy_notes(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     (notes / os.fsdecode(b"caf\xe9.md")).write_text("# Not UTF-8 name\n")
     reasons = {
         "binary.md": "looks binary",
-        "latin1.md": "not valid UTF-8",
+        "latin1.md": "not UTF-8, read as Windows-1252",  # read, not skipped
         "huge.md": "too large",
         "dangling.md": "cannot be read (No such file or directory)",
         "zero.md": "not a regular file",
@@ -118,9 +118,10 @@ def test_bad_files_are_skipped_with_a_reason_and_good_ones_indexed(
     assert seconds < 120, f"indexing took {seconds:.1f} s"
 
     manifest = json.loads((index / (index / "CURRENT").read_text().strip() / "manifest.json").read_text())
-    indexed = ["dated.md", "empty.md", "folder.md/inside.md", "good.md", "headings.md", "sub/deep.md"]
+    indexed = ["dated.md", "empty.md", "folder.md/inside.md", "good.md", "headings.md", "latin1.md", "sub/deep.md"]
     assert sorted(manifest["files"]) == indexed
-    assert set(manifest["skipped"]) == {"binary.md", "huge.md", "latin1.md"}  # read, then refused
+    assert set(manifest["skipped"]) == {"binary.md", "huge.md"}  # read, then refused
+    assert sum("latin1.md" in w for w in warnings) == 1  # one line names it
 
     found = {"zanzibarquux": "good.md", "quokkaflange": "sub/deep.md", "brontoquill": "dated.md"}
     for word, path in found.items():
@@ -190,3 +191,42 @@ def test_no_module_uses_pickle() -> None:
             if re.search(r"pickle", line) and not re.search(r"allow_pickle\s*=\s*False", line):
                 offenders.append(f"{path.relative_to(PROJECT_ROOT)}:{n}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_a_note_that_is_not_utf8_is_read_as_windows_1252() -> None:
+    from assistant.notes import NoteFile, read_note
+
+    def read(data: bytes, tmp: Path) -> tuple[str, str]:
+        path = tmp / "note.md"
+        path.write_bytes(data)
+        text, _, encoding = read_note(NoteFile("note.md", str(path), len(data), 0))
+        return text, encoding
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        assert read("# Café\n\nCrème brûlée\n".encode(), Path(tmp)) == ("# Café\n\nCrème brûlée\n", "UTF-8")
+        word = "# Café\n\nThe “quoted” words – from Word\n"
+        assert read(word.encode("cp1252"), Path(tmp)) == (word, "Windows-1252")
+        # a byte Windows-1252 has no character for: Latin-1 reads every byte
+        assert read(b"# Caf\xe9 \x81\n", Path(tmp)) == ("# Café \x81\n", "Windows-1252")
+
+
+def test_a_latin1_note_is_indexed_with_one_notice_naming_it(tmp_path: Path, embedder: Any) -> None:
+    from assistant.config import Settings
+    from assistant.core import Assistant
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "good.md").write_text("# Good\n\nA plain UTF-8 note.\n")
+    (notes / "latin1.md").write_bytes("# Café\n\nCrème brûlée for the ingress team.\n".encode("latin-1"))
+    said: list[str] = []
+    assistant = Assistant(Settings((notes,), tmp_path / "index"), notice=said.append, embedder=embedder)
+    report = assistant.update()
+    assert report.added == ["good.md", "latin1.md"] and not report.skipped
+    assert said == [f"{notes / 'latin1.md'}: not UTF-8, read as Windows-1252"]
+    answer = assistant.ask("crème brûlée")
+    assert answer.passages[0].chunk.path == "latin1.md" and "Crème brûlée" in answer.passages[0].chunk.text
+    said.clear()
+    assistant.update()
+    assert said == []  # said when the note is indexed, not on every update

@@ -128,7 +128,9 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    for command in ("ask", "index", "status", "watch", "eval", "open"):
+    commands = [c.name or c.callback.__name__ for c in app.registered_commands]  # type: ignore[union-attr]
+    assert {"ask", "index", "status", "watch", "eval", "open", "mcp", "prune"} <= set(commands)
+    for command in commands:
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and len(result.stdout) > 100
         assert f"kt {command}" in readme, command

@@ -50,6 +50,38 @@ def test_shell_completion_completes_commands() -> None:
     assert runner.invoke(app, [], prog_name="kt", env=env).stdout.split() == ["--json"]
 
 
+def complete(words: str) -> list[str]:
+    """What bash completion offers for the last word of `words` (empty after a trailing space)."""
+    cword = len(words.split()) - (0 if words.endswith(" ") else 1)
+    env = {"_KT_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
+    result = runner.invoke(app, [], prog_name="kt", env=env)
+    assert result.exit_code == 0 and not result.stderr, result.output
+    return result.stdout.split()
+
+
+def test_kt_open_completes_note_names_and_their_lines_not_files_here(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    (notes / "net").mkdir(parents=True)
+    (notes / "kube-basics.md").write_text("# Basics\n\nPods.\n\n## Rollback\n\nkubectl rollout undo.\n")
+    (notes / "net" / "kube-dns.md").write_text("# DNS\n")
+    (notes / "other.md").write_text("# Other\n")
+    (notes / "kubernetes_therapy.egg-info").mkdir()  # what the shell's file completion offered
+    (notes / "kubernetes_therapy.egg-info" / "PKG-INFO.md").write_text("# no\n")
+    assert complete(f"kt open --notes {notes} kube") == ["kube-basics.md"]
+    assert complete(f"kt --notes {notes} open ne") == ["net/kube-dns.md"]
+    assert complete(f"kt open --notes {notes} ") == ["kube-basics.md", "net/kube-dns.md", "other.md"]
+    # FILE: completes to FILE:LINE of each section, the form answers show (zsh and fish show the heading too)
+    assert complete(f"kt open --notes {notes} kube-basics.md:") == ["kube-basics.md:1", "kube-basics.md:5"]
+    env = {"_KT_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": f"kt open --notes {notes} kube-basics.md:"}
+    assert "Basics › Rollback" in runner.invoke(app, [], prog_name="kt", env=env).stdout
+
+
+def test_color_completes_its_three_values() -> None:
+    assert complete("kt --color ") == ["auto", "always", "never"]
+    assert complete("kt ask --color a") == ["auto", "always"]
+    assert complete("kt status --color n") == ["never"]
+
+
 def test_install_completion_writes_the_shell_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The shell is named, not detected: a test run with no shell among its parents (a detached CI step) must pass.
     monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
@@ -216,3 +248,31 @@ def test_readme_documents_exit_codes_and_config() -> None:
     section = readme[readme.index("Exit codes") :]
     for code in ("0", "1", "2", "130"):
         assert re.search(rf"`{code}`", section), code
+
+
+def test_kt_config_naming_a_missing_file_says_so_on_stderr(
+    config: Path, seed_assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert not config.exists()  # the fixture's KT_CONFIG names a file nobody wrote
+    assert resolve().notices == (f"KT_CONFIG names {config}, which does not exist: no config file read",)
+    result = runner.invoke(app, ["status", "--json", *where(seed_assistant)])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["config"] == str(config)  # stdout stays clean JSON
+    assert result.stderr == f"kt: KT_CONFIG names {config}, which does not exist: no config file read\n"
+
+    config.write_text("top_k = 3\n")
+    assert resolve().notices == ()
+    monkeypatch.delenv("KT_CONFIG")  # the default file (under KT_HOME) may be missing: nothing to say
+    assert resolve().notices == () and not resolve().config_file.exists()  # type: ignore[union-attr]
+
+
+def test_readme_examples_work_from_a_clone(seed_assistant: Assistant) -> None:
+    """A clone has no ../shared folder: the README's examples name files of the repository (or the user's own)."""
+    readme = (ROOT / "README.md").read_text()
+    assert "../shared" not in readme
+    sets = re.findall(r"^kt eval (\S+)", readme, re.M)
+    assert sets and all((ROOT / name).is_file() for name in sets), sets
+    result = runner.invoke(app, ["eval", str(ROOT / sets[0]), "--json", *where(seed_assistant)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["format"] == "seed" and report["questions"] >= 8 and report["metrics"]["command-hit@3"] == 1.0

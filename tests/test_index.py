@@ -128,3 +128,45 @@ def test_vector_journal_survives_a_torn_tail_and_ignores_other_models(tmp_path: 
     journal.path.write_bytes(b'{"model": "another/model"}\n' + bytes(2000))
     assert journal.read() == {} and not journal.path.exists()
     journal.discard()  # nothing to discard: no error
+
+
+def test_progress_bars_end_at_the_counts_the_build_reports(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Every bar reaches its total, and the chunk and snippet bars count what the summary counts: a text written
+    twice (embedded once) and a reused vector are chunks done, not chunks missing from the bar."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    same = "# Same section\n\nThe very same words in two notes.\n\n```sh\nkubectl get pods -A\n```\n"
+    (notes / "a.md").write_text(same + "\n## Only in a\n\nWords of a.\n")
+    (notes / "b.md").write_text(same)
+    (notes / "pods.yaml").write_text("apiVersion: v1\nkind: Pod\n---\napiVersion: v1\nkind: Service\n")
+    calls: list[tuple[str, int, int]] = []
+    assistant = Assistant(
+        Settings((notes,), tmp_path / "index"),
+        notice=lambda m: None,
+        embedder=embedder,
+        progress=lambda stage, done, total: calls.append((stage, done, total)),
+    )
+
+    def bars() -> dict[str, tuple[int, int]]:
+        last: dict[str, tuple[int, int]] = {}
+        for stage, done, total in calls:
+            assert 0 <= done <= total, (stage, done, total)
+            assert last.get(stage, (0, 0))[0] <= done, f"{stage} went back"
+            last[stage] = (done, total)
+        return last
+
+    report = assistant.update()
+    assert report.embedded < report.chunks + report.snippets  # the repeated section is embedded once
+    last = bars()
+    assert last["reading notes"] == (3, 3)
+    assert last["embedding chunks"] == (report.chunks, report.chunks)
+    assert last["embedding snippets"] == (report.snippets, report.snippets)
+
+    calls.clear()
+    (notes / "c.md").write_text("# New note\n\nSomething new to embed.\n")
+    report = assistant.update()
+    assert report.embedded == 1
+    last = bars()
+    assert last["reading notes"] == (4, 4)
+    assert last["embedding chunks"] == (report.chunks, report.chunks)  # the reused vectors count as done
+    assert "embedding snippets" not in last  # nothing to embed: no bar

@@ -16,7 +16,7 @@ from assistant.cli import app
 from assistant.core import Assistant, NotInNotes
 from assistant.sources import editor_argv, parse_location
 
-runner = CliRunner(env={"NO_COLOR": None, "FORCE_COLOR": None, "VISUAL": None, "EDITOR": None})
+runner = CliRunner(env={"NO_COLOR": None, "FORCE_COLOR": None, "VISUAL": None, "EDITOR": None, "VTE_VERSION": None})
 
 
 def where(seed_assistant: Assistant) -> list[str]:
@@ -67,7 +67,7 @@ def test_the_source_is_a_hyperlink_on_a_colour_terminal(seed_assistant: Assistan
     note = (seed_assistant.settings.notes[0] / "kubernetes-therapy.md").resolve()
     result = runner.invoke(app, ["--color", "always", "open", "kubernetes-therapy.md:3", *where(seed_assistant)])
     assert result.exit_code == 0
-    assert "\x1b]8;id=" in result.stdout and f";{note.as_uri()}\x1b\\" in result.stdout  # OSC 8
+    assert "\x1b]8;id=" in result.stdout and f";{note.as_uri()}#3\x1b\\" in result.stdout  # OSC 8, at the line
     plain = runner.invoke(app, ["open", "kubernetes-therapy.md:3", *where(seed_assistant)])
     assert "\x1b]8" not in plain.stdout
 
@@ -138,6 +138,32 @@ def test_editor_conventions() -> None:
     assert editor_argv(path, 7, {}, which=lambda name: None) is None
     vi_only = lambda name: f"/usr/bin/{name}" if name == "vi" else None  # noqa: E731
     assert editor_argv(path, 7, {}, which=vi_only) == ["vi", "+7", "/notes/pods.md"]  # the platform's editor
+
+
+@pytest.mark.parametrize(
+    ("editor", "argv"),
+    [
+        # VS Code and its builds take -g/--goto FILE:LINE (`+7` would be a file name); --wait stays where it is
+        ("code", ["code", "--goto", "/notes/pods.md:7"]),
+        ("code --wait", ["code", "--wait", "--goto", "/notes/pods.md:7"]),
+        ("code -w", ["code", "-w", "--goto", "/notes/pods.md:7"]),
+        ("/usr/bin/codium --wait", ["/usr/bin/codium", "--wait", "--goto", "/notes/pods.md:7"]),
+        ("code-oss --wait", ["code-oss", "--wait", "--goto", "/notes/pods.md:7"]),
+        ("cursor --wait", ["cursor", "--wait", "--goto", "/notes/pods.md:7"]),
+        # helix, Sublime Text and Zed read FILE:LINE
+        ("hx", ["hx", "/notes/pods.md:7"]),
+        ("helix", ["helix", "/notes/pods.md:7"]),
+        ("subl -w", ["subl", "-w", "/notes/pods.md:7"]),
+        ("zed --wait", ["zed", "--wait", "/notes/pods.md:7"]),
+        # the rest: +LINE FILE
+        ("vim", ["vim", "+7", "/notes/pods.md"]),
+        ("nano", ["nano", "+7", "/notes/pods.md"]),
+        ("emacsclient -t", ["emacsclient", "-t", "+7", "/notes/pods.md"]),
+        ("kak", ["kak", "+7", "/notes/pods.md"]),
+    ],
+)
+def test_each_editor_is_opened_at_the_line_its_own_way(editor: str, argv: list[str]) -> None:
+    assert editor_argv(Path("/notes/pods.md"), 7, {"VISUAL": editor}) == argv
 
 
 def test_locations_parse() -> None:

@@ -88,18 +88,39 @@ def test_kt_eval_on_a_small_question_file(tmp_path, seed_assistant: Assistant) -
     assert [m["id"] for m in report["misses"]] == ["b"]
 
 
+def test_kt_eval_misses_hold_every_point_lost_and_its_title_stays_on_one_line(
+    tmp_path: Path, seed_assistant: Assistant
+) -> None:
+    """A question whose passage comes second loses hit@1: it is a miss, named with what it failed. Piped, the
+    report's title (the question file's long path) is one line, not wrapped mid-path at the table's width."""
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    question = "how can I roll a deployment back to its previous version"
+    second = seed_assistant.ask(question, k=10).passages[1].chunk.text.splitlines()[-1]  # only passage 2 holds it
+    questions = tmp_path / "a-rather-long-folder-name-for-question-sets" / "my-own-questions-about-rollbacks.jsonl"
+    questions.parent.mkdir()
+    questions.write_text(json.dumps({"id": "second", "question": question, "evidence": [second]}) + "\n")
+    report = evaluate(seed_assistant, questions)
+    assert report["metrics"]["hit@1"] == 0.0 and report["metrics"]["hit@3"] == 1.0
+    assert [(m["id"], m["failed"]) for m in report["misses"]] == [("second", ["hit@1"])]
+
+    s = seed_assistant.settings
+    args = ["eval", str(questions), "--notes", str(s.notes[0]), "--index", str(s.index)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == f"{questions} (seed format, 1 questions)"
+    assert "misses" in result.stdout and "hit@1" in result.stdout.split("misses", 1)[1]
+    as_json = json.loads(CliRunner().invoke(app, [*args, "--json"]).stdout)
+    assert [m["failed"] for m in as_json["misses"]] == [["hit@1"]]
+
+
 # Fresh questions about the bundled notes, written for these tests (not taken from any dev set), each with a
-# phrase that only the answering passage holds. They exercise paraphrase: few share the passage's words.
-FRESH = [
-    ("which component picks a node for a pod that is still pending", "looks for pods in the pending state"),
-    ("where is the cluster's desired state persisted", "key-value store used as primary database"),
-    ("the agent on every worker that talks to containerd", "agent that resides on the node"),
-    ("how do I see which pods eat the most cpu", "kubectl top pod"),
-    ("a plugin that routes packets with BGP instead of tunnelling", "uses BGP to route packets"),
-    ("what keeps a log collector running on each machine", "ensure pod is running on every node"),
-    ("how is a service's DNS name built", "serviceName.namespace.svc.cluster.local"),
-    ("undo a bad release of my nginx deployment", "kubectl rollout undo deploy/nginx"),
-]
+# phrase that only the answering passage holds. They exercise paraphrase: few share the passage's words. The
+# README's `kt eval` example runs the same file.
+SAMPLE = Path(__file__).parent / "data" / "sample_questions.jsonl"
+FRESH = [(item["question"], item["evidence"][0]) for item in map(json.loads, SAMPLE.read_text().splitlines())]
 
 
 def test_fresh_questions_find_their_passage(seed_assistant: Assistant) -> None:

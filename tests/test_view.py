@@ -6,7 +6,9 @@ import io
 import json
 import re
 from dataclasses import replace
+from pathlib import Path
 
+import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -14,7 +16,7 @@ from assistant.answer import Answer, Warning_
 from assistant.cli import app
 from assistant.core import Assistant
 from assistant.plain import markdown, plain_text
-from assistant.render import CONTINUATION, Shown, code_lines, file_links, render_answer
+from assistant.render import CONTINUATION, Shown, code_lines, file_links, file_url, render_answer
 
 runner = CliRunner()
 BOX = set("│─╭╮╰╯┏┓┗┛┃━┡┩└┘┌┐├┤┬┴┼╇╈")
@@ -222,12 +224,21 @@ def test_tiny_screens_do_not_break_the_view(seed_assistant: Assistant) -> None:
         assert screen(answer, width=width, height=height, hint="repl")
 
 
-def test_sources_are_hyperlinks_in_a_terminal_only(seed_assistant: Assistant) -> None:
+def test_sources_are_hyperlinks_in_a_terminal_only(seed_assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VTE_VERSION", raising=False)
     answer = seed_assistant.ask(ROLLBACK)
     link = file_links(list(seed_assistant.settings.notes))
-    uri = (seed_assistant.settings.notes[0] / answer.snippets[0].snippet.path).resolve().as_uri()
+    first = answer.snippets[0].snippet
+    uri = (seed_assistant.settings.notes[0] / first.path).resolve().as_uri()
     out = io.StringIO()
     render_answer(answer, Console(file=out, width=100, height=40, force_terminal=True), link=link)
-    assert "\x1b]8;id=" in out.getvalue() and f";{uri}\x1b\\" in out.getvalue()  # OSC 8 around file:line
+    assert "\x1b]8;id=" in out.getvalue()  # OSC 8 around file:line, to the file at that line
+    assert f";{uri}#{first.start_line}\x1b\\" in out.getvalue()
     assert "\x1b]8;" not in "\n".join(screen(answer, link=link))  # not a terminal: no escape sequences
-    assert link("no-such-note.md") is None
+    assert link("no-such-note.md", 1) is None
+
+
+def test_a_hyperlink_carries_the_line_where_the_terminal_can_take_it() -> None:
+    note = Path("/notes/my pods.md")
+    assert file_url(note, 29, {}) == "file:///notes/my%20pods.md#29"  # kitty's open actions, VS Code's opener
+    assert file_url(note, 29, {"VTE_VERSION": "7600"}) == "file:///notes/my%20pods.md"  # GLib refuses a '#'
