@@ -302,6 +302,7 @@ class RankConfig:
     # evidence for each; with no weights, by the reciprocal rank fusion of that evidence (fused_snippets).
     snippet_model: tuple[tuple[str, float], ...] = field(default_factory=lambda: shipped_snippet_model())
     diversify: bool = True  # keep a mix of commands and manifests at the top (see diversify)
+    unasked_destructive: str = "drop"  # a destructive command the question did not ask for: drop | last
 
 
 CONFIG = RankConfig()
@@ -485,14 +486,15 @@ def rank(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig
     # Two kinds of evidence that the notes answer: a passage close in meaning, or, for a task on a named resource,
     # a command that does exactly the asked action on it ("read the secret db-creds": `kubectl get secret`).
     relevant = relevant or (config.match_evidence and any(s >= STRONG_MATCH for s in matches.values()))
-    return Ranking(passages, unasked_destructive_last(kept, reader.snippet_features, query), relevant)
+    kept = demote_unasked_destructive(kept, reader.snippet_features, query, drop=config.unasked_destructive == "drop")
+    return Ranking(passages, kept, relevant)
 
 
-def unasked_destructive_last(
-    ranked: list[tuple[int, float]], features: list[dict[str, Any]], query: Query
+def demote_unasked_destructive(
+    ranked: list[tuple[int, float]], features: list[dict[str, Any]], query: Query, drop: bool = False
 ) -> list[tuple[int, float]]:
-    """Destructive commands (data/destructive.json) the question does not ask for move below every other
-    snippet: "back up etcd" must not lead with a wipe."""
+    """Destructive commands (data/destructive.json) the question does not ask for are not offered (`drop`), or
+    move below every other snippet: "back up etcd" must not lead with a wipe. Their passages still show them."""
     from assistant.destructive import asked_for, request_words
 
     words = request_words(query.text)
@@ -502,7 +504,7 @@ def unasked_destructive_last(
     if not unasked:
         return ranked
     moved = set(unasked)
-    return [x for i, x in enumerate(ranked) if i not in moved] + [ranked[i] for i in unasked]
+    return [x for i, x in enumerate(ranked) if i not in moved] + ([] if drop else [ranked[i] for i in unasked])
 
 
 def relevant_snippets(

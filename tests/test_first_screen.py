@@ -147,8 +147,7 @@ def test_destructive_commands_only_when_asked_and_marked_everywhere(one_note_ass
     backup = kt.ask("keep a copy of the etcd data somewhere safe before touching the cluster")
     codes = [s.snippet.code for s in backup.snippets]
     assert codes and "etcdctl snapshot save" in codes[0]
-    first_destructive = min((n for n, c in enumerate(codes) if "reset" in c or "delete" in c), default=len(codes))
-    assert first_destructive > 0 and all("reset" not in c and "delete" not in c for c in codes[:first_destructive])
+    assert not any("reset" in c or "delete" in c for c in codes)  # not offered at all: nobody asked to remove
 
     wipe = kt.ask("reset a node and wipe it")
     hit = next(s for s in wipe.snippets if "kubeadm reset" in s.snippet.code)
@@ -161,6 +160,18 @@ def test_destructive_commands_only_when_asked_and_marked_everywhere(one_note_ass
     from assistant.mcp_tools import answer_markdown
 
     assert "⚠ Destructive: wipes this node" in answer_markdown(wipe)
+
+
+def test_an_unasked_destructive_command_is_not_offered_or_comes_last() -> None:
+    from assistant.search import demote_unasked_destructive
+
+    ranked = [(0, 3.0), (1, 2.0), (2, 1.0)]
+    features = [{}, {"destructive": ["kubeadm-reset"]}, {}]
+    backup = parse_query("keep a copy of the etcd data before the upgrade")
+    assert demote_unasked_destructive(ranked, features, backup, drop=True) == [(0, 3.0), (2, 1.0)]
+    assert demote_unasked_destructive(ranked, features, backup) == [(0, 3.0), (2, 1.0), (1, 2.0)]
+    wipe = parse_query("reset this node so it can join again")
+    assert demote_unasked_destructive(ranked, features, wipe, drop=True) == ranked
 
 
 # --- the verb list only for tasks on a named resource ------------------------------------------------------------
