@@ -15,6 +15,16 @@ SEED = BUNDLED_NOTES / "kubernetes-therapy.md"
 EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval"
 
 
+MODEL_FIXTURES = {"onnx_model", "embedder"}  # every test that embeds text reaches the model through these
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that load the real model are marked `model`: `make check` runs the others (seconds, no model)."""
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
+
+
 @pytest.fixture(scope="session")
 def kt_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("kt_home")
