@@ -14,6 +14,11 @@ _SKIP = ("```", "~~~")
 _LABEL = re.compile(r"^\s*[*_]*[^*_]{0,30}:[*_]*\s*$")  # "**Steps:**" introduces lines, says nothing itself
 
 
+def _prose(line: str) -> bool:
+    """Whether a logical line is prose to split into sentences (not a code or table line)."""
+    return not line.startswith((" " * 4, "\t", "|", "#", "$"))
+
+
 def _terms(text: str) -> set[str]:
     return {t for t in tokenize(text) if t not in GENERIC}
 
@@ -25,9 +30,17 @@ def _shared(terms: set[str], line: str) -> int:
 
 
 def excerpt(text: str, question: str, n: int = 2) -> list[str]:
-    """Up to `n` lines of `text` (in their order), preferring lines that name words of the question; the first
-    lines when none does. Fence markers and blank lines are left out."""
-    lines = [line.rstrip() for line in text.splitlines() if line.strip() and not line.strip().startswith(_SKIP)]
+    """Up to `n` sentences or code lines of `text` (in their order), preferring those that name words of the
+    question; the first ones when none does. Hard-wrapped lines are joined into sentences first; fence markers
+    and blank lines are left out."""
+    from assistant.prose import logical_lines, sentences
+
+    lines = [
+        part
+        for line in logical_lines(text)
+        if line.strip() and not line.strip().startswith(_SKIP)
+        for part in (sentences(line) if _prose(line) else [line])
+    ]
     lines = [line for line in lines if not _LABEL.match(line)] or lines
     terms = _terms(question)
     scored = sorted(

@@ -231,3 +231,77 @@ def test_sources_are_hyperlinks_in_a_terminal_only(seed_assistant: Assistant) ->
     assert "\x1b]8;id=" in out.getvalue() and f";{uri}\x1b\\" in out.getvalue()  # OSC 8 around file:line
     assert "\x1b]8;" not in "\n".join(screen(answer, link=link))  # not a terminal: no escape sequences
     assert link("no-such-note.md") is None
+
+
+# --- hard-wrapped notes: sentences, not source lines ---------------------------------------------------------
+
+HARD_WRAPPED = """This page shows how to take a node out of service,
+optionally respecting the budgets you have defined.
+
+- Cordon the node first so that no new pods land on it
+  while you work.
+- Then evict what runs there.
+
+Line one ends with a hard break\\
+and line two stays apart.
+
+    indented code line one
+    indented code line two
+
+```shell
+kubectl drain node-1 \\
+  --ignore-daemonsets
+```
+| a | b |
+|---|---|
+"""
+
+
+def test_hard_wrapped_lines_are_joined_into_sentences() -> None:
+    from assistant.excerpt import excerpt
+    from assistant.keypoints import candidate_lines
+    from assistant.prose import logical_lines
+
+    assert logical_lines(HARD_WRAPPED) == [
+        "This page shows how to take a node out of service, optionally respecting the budgets you have defined.",
+        "- Cordon the node first so that no new pods land on it while you work.",
+        "- Then evict what runs there.",
+        "Line one ends with a hard break\\",
+        "and line two stays apart.",
+        "    indented code line one",
+        "    indented code line two",
+        "```shell",
+        "kubectl drain node-1 \\",
+        "  --ignore-daemonsets",
+        "```",
+        "| a | b |",
+        "|---|---|",
+    ]
+    assert excerpt(HARD_WRAPPED, "take a node out of service", 1) == [logical_lines(HARD_WRAPPED)[0]]
+    points = [line for line, _ in candidate_lines(HARD_WRAPPED)]
+    assert "Cordon the node first so that no new pods land on it while you work." in points
+
+
+def test_words_and_tags_are_never_cut() -> None:
+    from rich.text import Text
+
+    from assistant.prose import shorten
+    from assistant.render import NBSP, wrap
+
+    assert shorten("Scale the web server out to three replicas", 20) == "Scale the web…"
+    assert shorten("a-single-word-much-longer-than-the-limit", 10) == "a-single-…"
+    text = Text(f"  • Use a Deployment for the web server, never the replicas flag [passage{NBSP}12]")
+    rows = [r.plain for r in wrap(text, 70, indent=4)]
+    assert rows == ["  • Use a Deployment for the web server, never the replicas flag", f"    [passage{NBSP}12]"]
+    rows = [r.plain for r in wrap(Text("   one two three four five six seven eight nine ten"), 20, 3, rows=2)]
+    assert rows == ["   one two three", "   four five six…"]
+    assert all(len(r.plain) <= 12 for r in wrap(Text("x" * 30), 12))  # only a word longer than a row breaks
+
+
+def test_plain_and_md_quote_whole_sentences(one_note_assistant) -> None:  # type: ignore[no-untyped-def]
+    sentence = "Drain the worker node before the kernel upgrade, or its pods are killed without notice."
+    note = "# Nodes\n\n## Kernel upgrades\n\n" + sentence.replace(" before", "\nbefore") + "\n"
+    answer = one_note_assistant("nodes.md", note).ask("drain a worker node before a kernel upgrade")
+    for text in (plain_text(answer), markdown(answer)):
+        assert f"- {sentence} [passage 1]" in text  # the key point
+        assert f"   {sentence}" in text.splitlines()  # the passage's excerpt
