@@ -42,7 +42,7 @@ def _passage_lines(hit: Any, answer: Answer, full: bool) -> list[str]:
 
     if full:
         return sanitize(hit.chunk.text).splitlines()
-    lines = excerpt(hit.chunk.text, answer.rewritten or answer.question, EXCERPT_LINES)
+    lines = excerpt(hit.chunk.text, answer.rewritten or answer.question, EXCERPT_LINES, hit.chunk.path)
     return [sanitize(line.strip()) for line in lines]
 
 

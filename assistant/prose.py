@@ -17,6 +17,13 @@ _QUOTE = re.compile(r"^\s*>\s?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*\[(])")
 
 
+def is_code(path: str) -> bool:
+    """Whether a note is code through and through (a YAML file): its lines are never joined."""
+    from assistant.notes import YAML_SUFFIXES
+
+    return path.lower().endswith(YAML_SUFFIXES)
+
+
 def logical_lines(text: str) -> list[str]:
     """The lines of a passage with each paragraph, list item or quote joined into one line (soft breaks are
     spaces; a hard break, two trailing spaces or a backslash, still ends a line). Code lines, in fences or

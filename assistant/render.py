@@ -267,14 +267,24 @@ def snippet_view(
     head.append("  ")
     head.append_text(source(s.snippet.path, s.snippet.start_line, link))
     rows = [head]
-    lines = s.snippet.code.rstrip("\n").splitlines()
-    code = s.snippet.code
-    if fold is not None and len(lines) > fold + 1:
-        code = "\n".join(lines[:fold])
-    rows.extend(code_lines(code, s.snippet.lang, width))
-    if code is not s.snippet.code:
+    lines = s.snippet.code.rstrip("\n").split("\n")
+    if fold is None or len(lines) <= fold + 1:
+        rows.extend(code_lines(s.snippet.code, s.snippet.lang, width))
+    else:  # the first lines; a manifest's head and the lines that match the question
+        from assistant.excerpt import fold as fold_yaml
+
+        question = answer.rewritten or answer.question
+        shown = 0
+        for start, end in fold_yaml(lines, question, fold) if s.snippet.lang == "yaml" else [(0, fold)]:
+            if start > shown:
+                rows.append(Text(f"… {start - shown} lines", style="dim"))
+            rows.extend(code_lines("\n".join(lines[start:end]), s.snippet.lang, width))
+            shown = end
         how = f":copy {s.rank} copies all" if hint == "repl" else "kt ask --full shows all"
-        rows.append(Text(f"… {len(lines) - fold} more lines ({how})", style="dim"))  # type: ignore[operator]
+        if shown < len(lines):
+            rows.append(Text(f"… {len(lines) - shown} more lines ({how})", style="dim"))
+        else:
+            rows.append(Text(f"({how})", style="dim"))
     referred: set[str] = set()
     for w in answer.warnings:
         if w.snippet != s.rank or w.rule in referred:
@@ -380,7 +390,7 @@ def passage_view(hit: Any, question: str, full: bool, width: int, link: Link | N
         body = Text("\n".join("   " + line for line in sanitize(hit.chunk.text).splitlines()))
         return Text("\n").join([head, body, Text("")])
     rows = wrap(head, width, rows=1)
-    for line in excerpt(hit.chunk.text, question, EXCERPT_LINES):  # EXCERPT_LINES rows in all, cut at words
+    for line in excerpt(hit.chunk.text, question, EXCERPT_LINES, hit.chunk.path):  # EXCERPT_LINES rows, at words
         if len(rows) <= EXCERPT_LINES:
             rows.extend(wrap(Text("   " + sanitize(line.strip())), width, indent=3, rows=EXCERPT_LINES + 1 - len(rows)))
     return Text("\n").join(rows)

@@ -237,3 +237,67 @@ def test_wrapped_prose_and_warnings_break_at_words(note_terminal) -> None:  # ty
     assert len(warning_rows) == 3 and warning_rows[1].startswith("  (the flag") and "…" not in "".join(warning_rows)
     assert warning_rows[2].startswith("  → kubectl create deployment")
     assert all(len(r) <= COLS for r in rows)
+
+
+MANIFEST = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels:
+    app: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        ports:
+        - containerPort: 80
+        resources:
+          requests:
+            cpu: 100m
+        readinessProbe:
+          httpGet:
+            path: /
+            port: 80
+        volumeMounts:
+        - name: pages
+          mountPath: /usr/share/nginx/html
+      volumes:
+      - name: pages
+        persistentVolumeClaim:
+          claimName: web-pages
+"""
+STORAGE_NOTE = f"""# Storage
+
+## A web server that keeps its files
+
+The web server keeps its pages on a claim, so they outlive the pod.
+
+```yaml
+{MANIFEST}```
+"""
+
+
+def test_folded_yaml_shows_the_lines_the_question_asks_for(note_terminal) -> None:  # type: ignore[no-untyped-def]
+    terminal = note_terminal(STORAGE_NOTE)
+    question = "deployment yaml that mounts a pvc"
+    terminal.type(question)
+    rows = terminal.rows[question_row(terminal, question) + 1 :]
+    assert rows[0].startswith("[1] ")
+    lines = MANIFEST.splitlines()
+    assert rows[1:5] == lines[:4]  # the head: apiVersion, kind, metadata name
+    gap = next(i for i, row in enumerate(rows) if row.startswith("… "))
+    hidden = int(rows[gap].split()[1])
+    assert gap == 5 and rows[gap] == f"… {hidden} lines"
+    window = rows[gap + 1 : rows.index("(:copy 1 copies all)")]
+    assert window == lines[4 + hidden :]  # byte-exact, down to the claim
+    assert "          claimName: web-pages" in window and "        volumeMounts:" in window
+    assert 4 + 1 + len(window) <= 12  # no more rows than the first lines would take

@@ -280,6 +280,9 @@ def test_hard_wrapped_lines_are_joined_into_sentences() -> None:
     assert excerpt(HARD_WRAPPED, "take a node out of service", 1) == [logical_lines(HARD_WRAPPED)[0]]
     points = [line for line, _ in candidate_lines(HARD_WRAPPED)]
     assert "Cordon the node first so that no new pods land on it while you work." in points
+    manifest = "kind: Pod\nmetadata:\n  name: web-server-with-a-claim\nspec:\n  volumes:\n  - name: data\n"
+    assert excerpt(manifest, "pod with a claim", 2, "pod.yaml") == ["kind: Pod", "  name: web-server-with-a-claim"]
+    assert "name: web-server-with-a-claim" in [line for line, _ in candidate_lines(manifest, "pod.yml")]
 
 
 def test_words_and_tags_are_never_cut() -> None:
@@ -305,3 +308,15 @@ def test_plain_and_md_quote_whole_sentences(one_note_assistant) -> None:  # type
     for text in (plain_text(answer), markdown(answer)):
         assert f"- {sentence} [passage 1]" in text  # the key point
         assert f"   {sentence}" in text.splitlines()  # the passage's excerpt
+
+
+def test_yaml_folds_around_the_lines_that_match() -> None:
+    from assistant.excerpt import fold
+
+    manifest = ["apiVersion: v1", "kind: Pod", "metadata:", "  name: web", "spec:", "  containers:"]
+    manifest += [f"  - name: c{i}\n    image: nginx".split("\n")[j] for i in range(10) for j in (0, 1)]
+    manifest += ["  volumes:", "  - name: data", "    persistentVolumeClaim:", "      claimName: data"]
+    assert fold(manifest, "pod that mounts a pvc", 12) == [(0, 4), (len(manifest) - 7, len(manifest))]
+    assert fold(manifest, "what does kind mean", 12) == [(0, 12)]  # the match is among the first lines
+    assert fold(manifest, "cooking pasta", 12) == [(0, 12)]  # nothing matches: the first lines
+    assert fold(manifest[:12], "pvc", 12) == [(0, 12)]
