@@ -301,3 +301,24 @@ def test_folded_yaml_shows_the_lines_the_question_asks_for(note_terminal) -> Non
     assert window == lines[4 + hidden :]  # byte-exact, down to the claim
     assert "          claimName: web-pages" in window and "        volumeMounts:" in window
     assert 4 + 1 + len(window) <= 12  # no more rows than the first lines would take
+
+
+STEPS = "".join(f"- Step {n}: check item {n} of the restore list on the control plane node.\n" for n in range(1, 61))
+RUNBOOK = f"# Runbook\n\n## Restore the cluster from a backup\n\nRestore the cluster from its etcd backup:\n\n{STEPS}"
+
+
+def test_open_pages_a_long_section(note_terminal) -> None:  # type: ignore[no-untyped-def]
+    terminal = note_terminal(RUNBOOK)
+    terminal.type("restore the cluster from an etcd backup")
+    terminal.type(":open 1")
+    top = question_row(terminal, ":open 1")  # the command, and the section's header under it, stay on screen
+    assert terminal.rows[top + 1].startswith("note.md:3  Runbook › Restore the cluster from a backup")
+    rest = [row for row in terminal.rows if row.startswith("-- :more for the rest (")]
+    assert len(rest) == 1 and "- Step 60:" not in terminal.text
+    terminal.type(":more")
+    top = question_row(terminal, ":more")
+    page = terminal.rows[top + 1 :]
+    assert page[0].startswith("- Step ") and "- Step 60: check item 60" in "\n".join(page)
+    assert not any(row.startswith("-- :more") for row in page)
+    shown = [int(row.split()[2][:-1]) for row in terminal.rows if row.startswith("- Step ")]
+    assert shown == sorted(shown)  # the section goes on where the first screen stopped
