@@ -12,7 +12,8 @@ import re
 
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])(?:\s|$)")  # a list item starts a logical line of its own
-_ALONE = re.compile(r"^\s*(?:#{1,6}(?:\s|$)|\||<|\{\{|(?:[-*_=]\s*){3,}$)")  # heading, table, HTML, shortcode, rule
+# A heading, an HTML or shortcode line, a rule, a table row (a GFM table needs no outer pipes: `a | b`, `:--| --`)
+_ALONE = re.compile(r"^\s*(?:#{1,6}(?:\s|$)|\||<|\{\{|(?:[-*_=]\s*){3,}$|.* \| |\s*:?-+:?\s*\|)")
 _QUOTE = re.compile(r"^\s*>\s?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*\[(])")
 

@@ -97,7 +97,7 @@ def wrap(text: Any, width: int, indent: int = 0, rows: int | None = None) -> lis
     """`text` (a rich Text) as rows of at most `width` characters, broken at spaces only (never inside a word,
     nor at a non-breaking space), each row after the first indented by `indent` spaces (a hanging indent); only
     a word longer than a row is broken. With `rows`, at most that many: when the text goes on, the last one ends
-    in "…" after a whole word."""
+    in "…" after a whole word (inside a word only when the row would otherwise be less than half full)."""
     from rich.text import Text
 
     out: list[Any] = []
@@ -110,7 +110,7 @@ def wrap(text: Any, width: int, indent: int = 0, rows: int | None = None) -> lis
         lead = len(plain) - len(plain.lstrip(" "))  # a row's own indent is no place to break
         if rows is not None and len(out) >= rows - 1:
             cut = plain.rfind(" ", lead + 1, room)
-            head = text[: cut if cut > 0 else room - 1]
+            head = text[: cut if cut > room // 2 else room - 1]  # a long path is cut, not dropped whole
             head = head[: len(head.plain.rstrip(" ›"))]  # no dangling "Heading ›"
             out.append(head + "…")
             break

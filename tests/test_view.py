@@ -254,6 +254,9 @@ kubectl drain node-1 \\
 ```
 | a | b |
 |---|---|
+
+Do | Don't
+:--| :---
 """
 
 
@@ -276,6 +279,8 @@ def test_hard_wrapped_lines_are_joined_into_sentences() -> None:
         "```",
         "| a | b |",
         "|---|---|",
+        "Do | Don't",
+        ":--| :---",
     ]
     assert excerpt(HARD_WRAPPED, "take a node out of service", 1) == [logical_lines(HARD_WRAPPED)[0]]
     points = [line for line, _ in candidate_lines(HARD_WRAPPED)]
@@ -299,6 +304,8 @@ def test_words_and_tags_are_never_cut() -> None:
     rows = [r.plain for r in wrap(Text("   one two three four five six seven eight nine ten"), 20, 3, rows=2)]
     assert rows == ["   one two three", "   four five six…"]
     assert all(len(r.plain) <= 12 for r in wrap(Text("x" * 30), 12))  # only a word longer than a row breaks
+    (head,) = wrap(Text("1. docs/tasks/run-application/configure-pdb.md:31  Specifying"), 30, rows=1)
+    assert head.plain == "1. docs/tasks/run-application…"  # a source path longer than the row: cut, not dropped
 
 
 def test_plain_and_md_quote_whole_sentences(one_note_assistant) -> None:  # type: ignore[no-untyped-def]
