@@ -29,13 +29,12 @@ def _shared(terms: set[str], line: str) -> int:
     return sum(any(w.startswith(t) or (len(w) > 3 and t.startswith(w)) for w in words) for t in terms)
 
 
-def excerpt(text: str, question: str, n: int = 2, path: str = "") -> list[str]:
+def excerpt(text: str, question: str, n: int = 2, code: bool = False) -> list[str]:
     """Up to `n` sentences or code lines of `text` (in their order), preferring those that name words of the
     question; the first ones when none does. Hard-wrapped lines are joined into sentences first; fence markers
-    and blank lines are left out. `path`: the note's, a YAML file's lines are all code."""
-    from assistant.prose import is_code, logical_lines, sentences
+    and blank lines are left out. `code`: the passage is code (prose.is_code), its lines are kept apart."""
+    from assistant.prose import logical_lines, sentences
 
-    code = is_code(path)
     lines = [
         part
         for line in (text.splitlines() if code else logical_lines(text))

@@ -28,15 +28,15 @@ GENERIC = (
 )
 
 
-def candidate_lines(text: str, path: str = "") -> Iterable[tuple[str, str]]:
+def candidate_lines(text: str, code: bool = False) -> Iterable[tuple[str, str]]:
     """(line, label) for the paragraphs and bullets of a passage (hard-wrapped lines joined, code fences left
     out), long ones split into sentences. A bullet's label is the short line that introduces its list
-    ("Flannel"). `path`: the note's; a YAML file's lines stay as they are."""
-    from assistant.prose import is_code, logical_lines, sentences, shorten
+    ("Flannel"). `code`: the passage is code (prose.is_code), its lines stay as they are."""
+    from assistant.prose import logical_lines, sentences, shorten
 
     in_fence = False
     label = ""
-    for raw in text.splitlines() if is_code(path) else logical_lines(text):
+    for raw in text.splitlines() if code else logical_lines(text):
         stripped = raw.strip()
         if stripped.startswith(("```", "~~~")):
             in_fence = not in_fence
@@ -69,10 +69,12 @@ def key_points(
     other_terms = set().union(*(_terms(o) for o in others)) - side_terms if others else set()
     if not terms and not side_terms:
         return []
+    from assistant.prose import is_code
+
     scored: list[tuple[float, int, str]] = []
     for hit in passages[:MAX_PASSAGES]:
         title = _terms(hit.chunk.headings[-1]) if hit.chunk.headings else set()
-        for line, label in candidate_lines(hit.chunk.text, hit.chunk.path):
+        for line, label in candidate_lines(hit.chunk.text, is_code(hit.chunk)):
             words = _terms(line)
             shared = len(terms & words)
             if side_terms:

@@ -9,20 +9,22 @@ a display-time view: chunks keep their text byte-exact, and no Markdown parser i
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])(?:\s|$)")  # a list item starts a logical line of its own
 # A heading, an HTML or shortcode line, a rule, a table row (a GFM table needs no outer pipes: `a | b`, `:--| --`)
 _ALONE = re.compile(r"^\s*(?:#{1,6}(?:\s|$)|\||<|\{\{|(?:[-*_=]\s*){3,}$|.* \| |\s*:?-+:?\s*\|)")
 _QUOTE = re.compile(r"^\s*>\s?")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*\[(])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!e\.g\.)(?<!i\.e\.)(?<!\bvs\.)\s+(?=[A-Z`*\[(])")
 
 
-def is_code(path: str) -> bool:
-    """Whether a note is code through and through (a YAML file): its lines are never joined."""
+def is_code(chunk: Any) -> bool:
+    """Whether a passage is code through and through (a YAML file, a command group): its lines stay apart."""
+    from assistant.chunks import is_group_passage
     from assistant.notes import YAML_SUFFIXES
 
-    return path.lower().endswith(YAML_SUFFIXES)
+    return chunk.path.lower().endswith(YAML_SUFFIXES) or is_group_passage(chunk)
 
 
 def logical_lines(text: str) -> list[str]:
@@ -80,8 +82,12 @@ def logical_lines(text: str) -> list[str]:
 
 
 def sentences(line: str) -> list[str]:
-    """A logical line split at its sentence ends (". " before a capital, a backtick, a bracket)."""
-    return [part for part in (p.strip() for p in _SENTENCE_END.split(line)) if part]
+    """A logical line split at its sentence ends (". " before a capital, a backtick, a bracket); a list item's
+    marker (`1. `) stays with its first sentence."""
+    marker = _ITEM.match(line)
+    at = marker.end() if marker else 0
+    parts = [p for p in (p.strip() for p in _SENTENCE_END.split(line[at:])) if p] or [""]
+    return [(line[:at].strip() + " " + parts[0]).strip(), *parts[1:]]
 
 
 def shorten(text: str, limit: int) -> str:

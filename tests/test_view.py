@@ -263,7 +263,8 @@ Do | Don't
 def test_hard_wrapped_lines_are_joined_into_sentences() -> None:
     from assistant.excerpt import excerpt
     from assistant.keypoints import candidate_lines
-    from assistant.prose import logical_lines
+    from assistant.model import Chunk
+    from assistant.prose import is_code, logical_lines, sentences
 
     assert logical_lines(HARD_WRAPPED) == [
         "This page shows how to take a node out of service, optionally respecting the budgets you have defined.",
@@ -286,8 +287,26 @@ def test_hard_wrapped_lines_are_joined_into_sentences() -> None:
     points = [line for line, _ in candidate_lines(HARD_WRAPPED)]
     assert "Cordon the node first so that no new pods land on it while you work." in points
     manifest = "kind: Pod\nmetadata:\n  name: web-server-with-a-claim\nspec:\n  volumes:\n  - name: data\n"
-    assert excerpt(manifest, "pod with a claim", 2, "pod.yaml") == ["kind: Pod", "  name: web-server-with-a-claim"]
-    assert "name: web-server-with-a-claim" in [line for line, _ in candidate_lines(manifest, "pod.yml")]
+    assert excerpt(manifest, "pod with a claim", 2, code=True) == ["kind: Pod", "  name: web-server-with-a-claim"]
+    assert "name: web-server-with-a-claim" in [line for line, _ in candidate_lines(manifest, code=True)]
+    steps = "**Steps:**\n1. Already works at Layer3\n2. Then routes"
+    assert excerpt(steps, "layer3", 1) == ["1. Already works at Layer3"]  # the marker stays with its sentence
+    assert sentences("Use a CNI, e.g. Calico. It routes. Go.") == ["Use a CNI, e.g. Calico.", "It routes.", "Go."]
+    assert is_code(Chunk("pods/web.yaml", 1, 6, ("web.yaml",), manifest))
+    assert not is_code(Chunk("notes.md", 1, 6, ("Notes",), HARD_WRAPPED))
+
+
+def test_command_group_passages_keep_their_lines(seed_assistant: Assistant) -> None:
+    """A comment-labelled command group is a passage of its own whose text is the commands, unfenced."""
+    from assistant.chunks import is_group_passage
+
+    answer = seed_assistant.ask(ROLLBACK)
+    group = next(h for h in answer.passages if is_group_passage(h.chunk))
+    commands = [line for line in group.chunk.text.splitlines() if line.startswith("kubectl ")]
+    lines = plain_text(answer).splitlines()
+    head = f"{group.rank}. kubernetes-therapy.md:{group.chunk.start_line}  "
+    block = lines[next(i for i, line in enumerate(lines) if line.startswith(head)) :]
+    assert f"   {commands[0]}" in block[:3] and f"   {commands[1]}" in block[:3]
 
 
 def test_words_and_tags_are_never_cut() -> None:
