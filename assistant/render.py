@@ -366,13 +366,13 @@ def _passages(
         if hit.rank in shown.passages:
             continue
         block = passage_view(hit, question, full, screen.console.width, screen.link)
-        rows = screen.rows(block) + (0 if titled else 1)
-        if not screen.fits(rows, reserve=1 if hint else 0):  # the footer
+        rows = screen.rows(block)
+        if not screen.fits(rows + (0 if titled else 1), reserve=1 if hint else 0):  # the title, the footer
             break
         if not titled:
             screen.add(title, 1)
             titled = True
-        screen.add(block, rows - 1 if rows > 1 else rows)
+        screen.add(block, rows)
         shown.passages.add(hit.rank)
 
 

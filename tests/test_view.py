@@ -49,6 +49,15 @@ def test_the_command_comes_first_and_the_answer_fits_one_screen(seed_assistant: 
         assert "kt ask --full" in rows[-1]
 
 
+def test_every_row_of_the_answer_is_counted(seed_assistant: Assistant) -> None:
+    """Long warnings and many passages: the answer still leaves RESERVED_ROWS for the question and the prompt."""
+    from assistant.render import RESERVED_ROWS
+
+    answer = seed_assistant.ask("exec into a pod and run ls")
+    for height in (30, 40, 50):
+        assert len(screen(answer, height=height, hint="repl")) <= height - RESERVED_ROWS
+
+
 def test_the_footer_says_how_to_see_the_rest(seed_assistant: Assistant) -> None:
     answer = seed_assistant.ask(ROLLBACK, k=8)
     rows = screen(answer, height=30, hint="cli")
