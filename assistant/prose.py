@@ -81,11 +81,16 @@ def logical_lines(text: str) -> list[str]:
     return out
 
 
+def marker(line: str) -> str:
+    """A list item's marker with the space after it (`- `, `12. `), or ""."""
+    m = _ITEM.match(line)
+    return line[: m.end()] if m else ""
+
+
 def sentences(line: str) -> list[str]:
     """A logical line split at its sentence ends (". " before a capital, a backtick, a bracket); a list item's
     marker (`1. `) stays with its first sentence."""
-    marker = _ITEM.match(line)
-    at = marker.end() if marker else 0
+    at = len(marker(line))
     parts = [p for p in (p.strip() for p in _SENTENCE_END.split(line[at:])) if p] or [""]
     return [(line[:at].strip() + " " + parts[0]).strip(), *parts[1:]]
 

@@ -389,12 +389,13 @@ def passage_view(hit: Any, question: str, full: bool, width: int, link: Link | N
     if full:
         body = Text("\n".join("   " + line for line in sanitize(hit.chunk.text).splitlines()))
         return Text("\n").join([head, body, Text("")])
-    rows = wrap(head, width, rows=1)
-    from assistant.prose import is_code
+    from assistant.prose import is_code, marker
 
+    rows = wrap(head, width, rows=1)
     for line in excerpt(hit.chunk.text, question, EXCERPT_LINES, is_code(hit.chunk)):  # EXCERPT_LINES rows in all
-        if len(rows) <= EXCERPT_LINES:
-            rows.extend(wrap(Text("   " + sanitize(line.strip())), width, indent=3, rows=EXCERPT_LINES + 1 - len(rows)))
+        line = sanitize(line.strip())
+        if len(rows) <= EXCERPT_LINES:  # a list item's rows hang under its text, not under its marker
+            rows.extend(wrap(Text("   " + line), width, 3 + len(marker(line)), rows=EXCERPT_LINES + 1 - len(rows)))
     return Text("\n").join(rows)
 
 

@@ -321,8 +321,10 @@ def test_command_group_passages_keep_their_lines(seed_assistant: Assistant) -> N
 def test_words_and_tags_are_never_cut() -> None:
     from rich.text import Text
 
+    from assistant.model import Chunk
     from assistant.prose import shorten
-    from assistant.render import NBSP, wrap
+    from assistant.render import NBSP, passage_view, wrap
+    from assistant.search import Hit
 
     assert shorten("Scale the web server out to three replicas", 20) == "Scale the web…"
     assert shorten("a-single-word-much-longer-than-the-limit", 10) == "a-single-…"
@@ -332,6 +334,12 @@ def test_words_and_tags_are_never_cut() -> None:
     rows = [r.plain for r in wrap(Text("   one two three four five six seven eight nine ten"), 20, 3, rows=2)]
     assert rows == ["   one two three", "   four five six…"]
     assert all(len(r.plain) <= 12 for r in wrap(Text("x" * 30), 12))  # only a word longer than a row breaks
+    item = "- assigns a sticky identity to each replica, where deployments give random names"
+    rows = passage_view(Hit(1, 0.0, Chunk("n.md", 1, 2, ("N",), item), 0), "sticky identity", False, 50).plain
+    assert rows.split("\n")[1:] == [
+        "   - assigns a sticky identity to each replica,",
+        "     where deployments give random names",
+    ]
     (head,) = wrap(Text("1. docs/tasks/run-application/configure-pdb.md:31  Specifying"), 30, rows=1)
     assert head.plain == "1. docs/tasks/run-application…"  # a source path longer than the row: cut, not dropped
 
