@@ -14,11 +14,11 @@ from assistant.query import Query
 from assistant.search import Hit
 
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*])")
 _MARKUP_ONLY = re.compile(r"^[\s#>|`*_:-]*$")
 MIN_CHARS = 25
 MAX_PASSAGES = 3
 MAX_CHARS = 400
+SPLIT_CHARS = 200  # a joined paragraph longer than this offers its sentences one by one
 GENERIC = (
     frozenset(
         "the a an of to in on for and or is are be with as by it its this that what which how do does use used "
@@ -28,12 +28,15 @@ GENERIC = (
 )
 
 
-def candidate_lines(text: str) -> Iterable[tuple[str, str]]:
-    """(line, label) for the prose lines and bullets of a passage (code fences left out), long paragraphs
-    split into sentences. A bullet's label is the short line that introduces its list ("Flannel")."""
+def candidate_lines(text: str, code: bool = False) -> Iterable[tuple[str, str]]:
+    """(line, label) for the paragraphs and bullets of a passage (hard-wrapped lines joined, code fences left
+    out), long ones split into sentences. A bullet's label is the short line that introduces its list
+    ("Flannel"). `code`: the passage is code (prose.is_code), its lines stay as they are."""
+    from assistant.prose import logical_lines, sentences, shorten
+
     in_fence = False
     label = ""
-    for raw in text.splitlines():
+    for raw in text.splitlines() if code else logical_lines(text):
         stripped = raw.strip()
         if stripped.startswith(("```", "~~~")):
             in_fence = not in_fence
@@ -44,11 +47,11 @@ def candidate_lines(text: str) -> Iterable[tuple[str, str]]:
         line = _BULLET.sub("", stripped)
         if not is_bullet and len(line) < 60:
             label = line.strip("*:_ ")
-        parts = _SENTENCE_END.split(line) if len(line) > MAX_CHARS else [line]
+        parts = sentences(line) if len(line) > SPLIT_CHARS else [line]
         for part in parts:
             part = part.strip()
             if len(part) >= MIN_CHARS and not part.endswith(":"):  # "**Steps:**" introduces, says nothing
-                yield part[:MAX_CHARS], label if is_bullet else ""
+                yield shorten(part, MAX_CHARS), label if is_bullet else ""
 
 
 def _terms(text: str) -> set[str]:
@@ -66,10 +69,12 @@ def key_points(
     other_terms = set().union(*(_terms(o) for o in others)) - side_terms if others else set()
     if not terms and not side_terms:
         return []
+    from assistant.prose import is_code
+
     scored: list[tuple[float, int, str]] = []
     for hit in passages[:MAX_PASSAGES]:
         title = _terms(hit.chunk.headings[-1]) if hit.chunk.headings else set()
-        for line, label in candidate_lines(hit.chunk.text):
+        for line, label in candidate_lines(hit.chunk.text, is_code(hit.chunk)):
             words = _terms(line)
             shared = len(terms & words)
             if side_terms:

@@ -39,10 +39,11 @@ def _parts(answer: Answer, full: bool) -> tuple[list[Any], list[Any]]:
 
 def _passage_lines(hit: Any, answer: Answer, full: bool) -> list[str]:
     from assistant.excerpt import excerpt
+    from assistant.prose import is_code
 
     if full:
         return sanitize(hit.chunk.text).splitlines()
-    lines = excerpt(hit.chunk.text, answer.rewritten or answer.question, EXCERPT_LINES)
+    lines = excerpt(hit.chunk.text, answer.rewritten or answer.question, EXCERPT_LINES, is_code(hit.chunk))
     return [sanitize(line.strip()) for line in lines]
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answer import Answer
+from assistant.prose import shorten
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 FIRST_FOLD = 12  # compact view: lines of the first snippet shown before it is folded
@@ -101,8 +102,38 @@ def not_relevant(answer: Answer) -> str:
     return f"Nothing in your notes answers this.{closest}"
 
 
-def shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+NBSP = "\u00a0"  # joins the words of a tag such as `[passage 1]`: wrap() never breaks a row there
+
+
+def wrap(text: Any, width: int, indent: int = 0, rows: int | None = None) -> list[Any]:
+    """`text` (a rich Text) as rows of at most `width` characters, broken at spaces only (never inside a word,
+    nor at a non-breaking space), each row after the first indented by `indent` spaces (a hanging indent); only
+    a word longer than a row is broken. With `rows`, at most that many: when the text goes on, the last one ends
+    in "…" after a whole word (inside a word only when the row would otherwise be less than half full)."""
+    from rich.text import Text
+
+    out: list[Any] = []
+    while True:
+        room = max(width - (indent if out else 0), 8)
+        plain = text.plain
+        if len(plain) <= room:
+            out.append(text)
+            break
+        lead = len(plain) - len(plain.lstrip(" "))  # a row's own indent is no place to break
+        if rows is not None and len(out) >= rows - 1:
+            cut = plain.rfind(" ", lead + 1, room)
+            head = text[: cut if cut > room // 2 else room - 1]  # a long path is cut, not dropped whole
+            head = head[: len(head.plain.rstrip(" ›"))]  # no dangling "Heading ›"
+            out.append(head + "…")
+            break
+        cut = plain.rfind(" ", lead + 1, room + 1)
+        if cut < 0:
+            cut = room
+        head, text = text[:cut], text[cut:]
+        head.rstrip()
+        out.append(head)
+        text = text[len(text.plain) - len(text.plain.lstrip(" ")) :]
+    return [Text(" " * indent) + row if i else row for i, row in enumerate(out)]
 
 
 @dataclass
@@ -206,7 +237,7 @@ def _reserve(screen: _Screen, answer: Answer, shown: Shown, first_call: bool) ->
     """Rows kept for the key points and the first two passages, so that snippets do not crowd them out."""
     rows = 2  # the footer and a spare
     if first_call and answer.key_points:
-        rows += screen.rows(_key_points_view(answer, compact=True))
+        rows += screen.rows(_key_points_view(answer, True, screen.console.width))
     rows += sum(1 + EXCERPT_LINES for h in answer.passages[:2] if h.rank not in shown.passages) + 1
     return rows
 
@@ -248,31 +279,36 @@ def snippet_view(
     head.append("  ")
     head.append_text(source(s.snippet.path, s.snippet.start_line, link))
     rows = [head]
-    lines = s.snippet.code.rstrip("\n").splitlines()
-    code = s.snippet.code
-    if fold is not None and len(lines) > fold + 1:
-        code = "\n".join(lines[:fold])
-    rows.extend(code_lines(code, s.snippet.lang, width))
-    if code is not s.snippet.code:
+    lines = s.snippet.code.rstrip("\n").split("\n")
+    if fold is None or len(lines) <= fold + 1:
+        rows.extend(code_lines(s.snippet.code, s.snippet.lang, width))
+    else:  # the first lines; a manifest's head and the lines that match the question
+        from assistant.excerpt import fold as fold_yaml
+
+        question = answer.rewritten or answer.question
+        shown = 0
+        for start, end in fold_yaml(lines, question, fold) if s.snippet.lang == "yaml" else [(0, fold)]:
+            if start > shown:
+                rows.append(Text(f"… {start - shown} lines", style="dim"))
+            rows.extend(code_lines("\n".join(lines[start:end]), s.snippet.lang, width))
+            shown = end
         how = f":copy {s.rank} copies all" if hint == "repl" else "kt ask --full shows all"
-        rows.append(Text(f"… {len(lines) - fold} more lines ({how})", style="dim"))  # type: ignore[operator]
+        if shown < len(lines):
+            rows.append(Text(f"… {len(lines) - shown} more lines ({how})", style="dim"))
+        else:
+            rows.append(Text(f"({how})", style="dim"))
     referred: set[str] = set()
     for w in answer.warnings:
         if w.snippet != s.rank or w.rule in referred:
             continue
         referred.add(w.rule)  # the same outdated command on two lines of a snippet: one warning
         if w.rule in warned and warned[w.rule] != s.rank:
-            rows.append(Text(f"⚠ {w.kind} too: see the warning under [{warned[w.rule]}]", style="yellow"))
+            rows.extend(wrap(Text(f"⚠ {w.kind} too: see the warning under [{warned[w.rule]}]", "yellow"), width, 2))
             continue
         warned[w.rule] = s.rank
-        message = sanitize(w.headline)  # compact: one row (the replacement, which says what to do, stays whole)
-        rows.append(Text(f"⚠ {message if fold is None else shorten(message, width - 2)}", style="yellow"))
-        if not w.replacement:
-            continue
-        replacement = sanitize(w.replacement)
-        if fold is not None:
-            replacement = shorten(replacement, width * 3 // 2)  # two rows at most, wrapped at words
-        rows.append(Text(f"  → {replacement}", style="yellow"))
+        rows.extend(wrap(Text(f"⚠ {sanitize(w.headline)}", style="yellow"), width, indent=2))  # whole, at words
+        if w.replacement:
+            rows.extend(wrap(Text(f"  → {sanitize(w.replacement)}", style="yellow"), width, indent=4))
     return Text("\n").join(rows)
 
 
@@ -308,24 +344,20 @@ def code_lines(code: str, lang: str, width: int) -> list[Any]:
     return rows
 
 
-def _key_points_view(answer: Answer, compact: bool) -> Any:
+def _key_points_view(answer: Answer, compact: bool, width: int) -> Any:
     """Each point with its passage number; a point's wrapped rows hang under its text, not under the bullet."""
-    from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
 
-    grid = Table.grid()
-    grid.add_column(width=4, no_wrap=True)
-    grid.add_column()
+    rows = [Text("Key points", style="bold")]
     for point in answer.key_points:
-        line = Text(sanitize(shorten(point.text, POINT_CHARS) if compact else point.text))
-        line.append(f" [passage {point.passage}]", style="cyan")
-        grid.add_row("  • ", line)
-    return Group(Text("Key points", style="bold"), grid)
+        line = Text("  • " + sanitize(shorten(point.text, POINT_CHARS) if compact else point.text))
+        line.append(f" [passage{NBSP}{point.passage}]", style="cyan")
+        rows.extend(wrap(line, width, indent=4))
+    return Text("\n").join(rows)
 
 
 def _key_points(screen: _Screen, answer: Answer, full: bool) -> None:
-    view = _key_points_view(answer, compact=not full)
+    view = _key_points_view(answer, not full, screen.console.width)
     rows = screen.rows(view) + 1
     if screen.fits(rows):
         screen.add(view, rows - 1)
@@ -346,13 +378,13 @@ def _passages(
         if hit.rank in shown.passages:
             continue
         block = passage_view(hit, question, full, screen.console.width, screen.link)
-        rows = screen.rows(block) + (0 if titled else 1)
-        if not screen.fits(rows, reserve=1 if hint else 0):  # the footer
+        rows = screen.rows(block)
+        if not screen.fits(rows + (0 if titled else 1), reserve=1 if hint else 0):  # the title, the footer
             break
         if not titled:
             screen.add(title, 1)
             titled = True
-        screen.add(block, rows - 1 if rows > 1 else rows)
+        screen.add(block, rows)
         shown.passages.add(hit.rank)
 
 
@@ -369,15 +401,14 @@ def passage_view(hit: Any, question: str, full: bool, width: int, link: Link | N
     if full:
         body = Text("\n".join("   " + line for line in sanitize(hit.chunk.text).splitlines()))
         return Text("\n").join([head, body, Text("")])
-    rows = [_one_row(head, width)]
-    for line in excerpt(hit.chunk.text, question, EXCERPT_LINES):
-        rows.append(_one_row(Text("   " + sanitize(line.strip())), width))
+    from assistant.prose import is_code, marker
+
+    rows = wrap(head, width, rows=1)
+    for line in excerpt(hit.chunk.text, question, EXCERPT_LINES, is_code(hit.chunk)):  # EXCERPT_LINES rows in all
+        line = sanitize(line.strip())
+        if len(rows) <= EXCERPT_LINES:  # a list item's rows hang under its text, not under its marker
+            rows.extend(wrap(Text("   " + line), width, 3 + len(marker(line)), rows=EXCERPT_LINES + 1 - len(rows)))
     return Text("\n").join(rows)
-
-
-def _one_row(text: Any, width: int) -> Any:
-    text.truncate(width, overflow="ellipsis")
-    return text
 
 
 def _footer(screen: _Screen, answer: Answer, shown: Shown, hint: str | None, full: bool) -> None:

@@ -17,7 +17,17 @@ from assistant.answer import Answer
 from assistant.core import Assistant
 from assistant.followup import Conversation
 from assistant.placeholders import fill, find_placeholders
-from assistant.render import Shown, code_view, file_links, heading_path, note_path, render_answer, sanitize
+from assistant.render import (
+    MIN_ROWS,
+    RESERVED_ROWS,
+    Shown,
+    code_view,
+    file_links,
+    heading_path,
+    note_path,
+    render_answer,
+    sanitize,
+)
 
 if TYPE_CHECKING:
     from assistant.search import Hit, SnippetHit
@@ -26,8 +36,8 @@ HELP = """\
 Ask a question in plain words, e.g. "Flannel vs Calico?" or "how do I undo a rollout".
 Follow-ups use the conversation: "which one is faster?", "show me the yaml", "and for StatefulSets?".
 Snippets are numbered [1], [2], …; passages 1., 2., … (the numbers stay those on screen after :more).
-  :more       the rest of the answer, then the next results
-  :open N     the whole section of passage N
+  :more       the rest of the answer (or of a long :open), then the next results
+  :open N     the whole section of passage N, a screenful at a time
   :edit N     open passage N's note in $VISUAL / $EDITOR at its line
   :copy N     copy snippet [N] to the clipboard (OSC 52: works over SSH)
   :fill N     fill in the placeholders of snippet [N] (<podName>, $NAMESPACE, …), then copy it
@@ -89,6 +99,7 @@ class Repl:
         self.passages: dict[int, Hit] = {}
         self.offset = 0
         self.k = assistant.settings.top_k
+        self.pending: list[Any] = []  # rows of an :open section not on screen yet (:more shows them)
 
     def handle(self, line: str) -> bool:
         """Handle one input line; False means quit."""
@@ -101,6 +112,7 @@ class Repl:
             return self.command(":" + line.lower().rstrip("!."))
         self.assistant.refresh()
         self.offset = 0
+        self.pending = []
         self.snippets, self.passages = {}, {}
         self.show(self.assistant.ask(line, k=self.k, conversation=self.conversation), Shown())
         return True
@@ -130,6 +142,7 @@ class Repl:
         elif name == "new":
             self.conversation = Conversation()
             self.answer = None
+            self.pending = []
             self.say("conversation cleared")
         elif name == "more":
             self.more()
@@ -161,6 +174,9 @@ class Repl:
 
     def more(self) -> None:
         """The rest of the answer on screen first; then the next page of results, numbered on from the last."""
+        if self.pending:
+            self.page()
+            return
         if self.answer is None:
             self.say("ask a question first")
             return
@@ -187,14 +203,23 @@ class Repl:
             return
         from rich.text import Text
 
+        rows: list[Any] = []
         for chunk in self.assistant.section(hit):
-            self.console.print(
-                Text(
-                    f"{chunk.path}:{chunk.start_line}  {sanitize(heading_path(chunk.headings))}",
-                    style="bold green",
-                )
-            )
-            self.console.print(Text(sanitize(chunk.text)))
+            head = f"{chunk.path}:{chunk.start_line}  {sanitize(heading_path(chunk.headings))}"
+            rows.extend(Text(head, style="bold green").wrap(self.console, self.console.width))
+            rows.extend(Text(sanitize(chunk.text.rstrip("\n"))).wrap(self.console, self.console.width))
+        self.pending = rows
+        self.page()
+
+    def page(self) -> None:
+        """The next screenful of a long :open section (all of it when not interactive), its header kept in view,
+        then how to see the rest."""
+        rows = max(self.console.height - RESERVED_ROWS, MIN_ROWS) if self.interactive else len(self.pending)
+        for row in self.pending[:rows]:
+            self.console.print(row)
+        self.pending = self.pending[rows:]
+        if self.pending:
+            self.say(f"-- :more for the rest ({len(self.pending)} more lines) --", style="dim")
 
     def edit(self, n: int) -> None:
         hit = self._passage(n)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -77,8 +77,7 @@ class Terminal:
         self.child.close()
 
 
-@pytest.fixture
-def terminal(seed_assistant: Assistant, tmp_path: Path) -> Iterator[Terminal]:
+def spawn(assistant: Assistant, tmp_path: Path) -> Terminal:
     home = tmp_path / "home"
     home.mkdir()
     # the ONNX model export of this test session, so the child does not export it again
@@ -86,10 +85,30 @@ def terminal(seed_assistant: Assistant, tmp_path: Path) -> Iterator[Terminal]:
     for entry in shared.iterdir():
         if entry.name != "history":
             (home / entry.name).symlink_to(entry)
-    t = Terminal(seed_assistant, home)
+    return Terminal(assistant, home)
+
+
+@pytest.fixture
+def terminal(seed_assistant: Assistant, tmp_path: Path) -> Iterator[Terminal]:
+    t = spawn(seed_assistant, tmp_path)
     yield t
     if t.child.isalive():
         t.close()
+
+
+@pytest.fixture
+def note_terminal(one_note_assistant, tmp_path: Path) -> Iterator[Callable[[str], Terminal]]:  # type: ignore[no-untyped-def]
+    """Makes `kt` in a pty over a single note of the test's own."""
+    made: list[Terminal] = []
+
+    def make(text: str) -> Terminal:
+        made.append(spawn(one_note_assistant("note.md", text), tmp_path))
+        return made[-1]
+
+    yield make
+    for t in made:
+        if t.child.isalive():
+            t.close()
 
 
 def question_row(terminal: Terminal, question: str) -> int:
@@ -171,3 +190,135 @@ def test_unrelated_question_says_nothing_in_your_notes(terminal: Terminal) -> No
     terminal.type(question)
     rows = terminal.rows[question_row(terminal, question) :]
     assert rows[1].startswith("Nothing in your notes answers this")
+
+
+# Hard-wrapped at ~60 columns, as the Kubernetes docs are at ~80: one sentence over two lines. Its length puts
+# the passage tag at the right edge of a key point's first row.
+WRAPPED_NOTE = """# Web servers
+
+## Scale the web server
+
+Scale the web server out to three replicas with a Deployment,
+not with old kubectl run.
+
+Older guides still show this form, which current clusters
+refuse:
+
+```shell
+kubectl run web --image=nginx --replicas=3
+```
+"""
+SENTENCE = "Scale the web server out to three replicas with a Deployment, not with old kubectl run."
+
+
+def block(rows: list[str], start: int, indent: int) -> list[str]:
+    """Row `start` and the rows after it that hang under it (indented by at least `indent` spaces)."""
+    end = start + 1
+    while end < len(rows) and rows[end].startswith(" " * indent) and rows[end].strip():
+        end += 1
+    return rows[start:end]
+
+
+def test_wrapped_prose_and_warnings_break_at_words(note_terminal) -> None:  # type: ignore[no-untyped-def]
+    terminal = note_terminal(WRAPPED_NOTE)
+    question = "scale the web server to three replicas"
+    terminal.type(question)
+    rows = terminal.rows[question_row(terminal, question) :]
+    # The key point and the passage's excerpt are the whole sentence, not its first source line.
+    (point,) = [i for i, row in enumerate(rows) if row.startswith("  • ")]
+    point_rows = block(rows, point, 4)
+    assert " ".join(r.strip() for r in point_rows) == f"• {SENTENCE} [passage\u00a01]"
+    assert "[passage\u00a01]" in point_rows[-1]  # the tag whole, on one row
+    (passage,) = [i for i, row in enumerate(rows) if row.startswith("1. note.md:")]
+    assert rows[passage + 1] == f"   {SENTENCE}"
+    # The warning is all there, wrapped at words, its second row hanging under its text.
+    (warning,) = [i for i, row in enumerate(rows) if row.startswith("⚠ ")]
+    warning_rows = block(rows, warning, 2)
+    assert len(warning_rows) == 3 and warning_rows[1].startswith("  (the flag") and "…" not in "".join(warning_rows)
+    assert warning_rows[2].startswith("  → kubectl create deployment")
+    assert all(len(r) <= COLS for r in rows)
+
+
+MANIFEST = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels:
+    app: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        ports:
+        - containerPort: 80
+        resources:
+          requests:
+            cpu: 100m
+        readinessProbe:
+          httpGet:
+            path: /
+            port: 80
+        volumeMounts:
+        - name: pages
+          mountPath: /usr/share/nginx/html
+      volumes:
+      - name: pages
+        persistentVolumeClaim:
+          claimName: web-pages
+"""
+STORAGE_NOTE = f"""# Storage
+
+## A web server that keeps its files
+
+The web server keeps its pages on a claim, so they outlive the pod.
+
+```yaml
+{MANIFEST}```
+"""
+
+
+def test_folded_yaml_shows_the_lines_the_question_asks_for(note_terminal) -> None:  # type: ignore[no-untyped-def]
+    terminal = note_terminal(STORAGE_NOTE)
+    question = "deployment yaml that mounts a pvc"
+    terminal.type(question)
+    rows = terminal.rows[question_row(terminal, question) + 1 :]
+    assert rows[0].startswith("[1] ")
+    lines = MANIFEST.splitlines()
+    assert rows[1:5] == lines[:4]  # the head: apiVersion, kind, metadata name
+    gap = next(i for i, row in enumerate(rows) if row.startswith("… "))
+    hidden = int(rows[gap].split()[1])
+    assert gap == 5 and rows[gap] == f"… {hidden} lines"
+    window = rows[gap + 1 : rows.index("(:copy 1 copies all)")]
+    assert window == lines[4 + hidden :]  # byte-exact, down to the claim
+    assert "          claimName: web-pages" in window and "        volumeMounts:" in window
+    assert 4 + 1 + len(window) <= 12  # no more rows than the first lines would take
+
+
+STEPS = "".join(f"- Step {n}: check item {n} of the restore list on the control plane node.\n" for n in range(1, 61))
+RUNBOOK = f"# Runbook\n\n## Restore the cluster from a backup\n\nRestore the cluster from its etcd backup:\n\n{STEPS}"
+
+
+def test_open_pages_a_long_section(note_terminal) -> None:  # type: ignore[no-untyped-def]
+    terminal = note_terminal(RUNBOOK)
+    terminal.type("restore the cluster from an etcd backup")
+    terminal.type(":open 1")
+    top = question_row(terminal, ":open 1")  # the command, and the section's header under it, stay on screen
+    assert terminal.rows[top + 1].startswith("note.md:3  Runbook › Restore the cluster from a backup")
+    rest = [row for row in terminal.rows if row.startswith("-- :more for the rest (")]
+    assert len(rest) == 1 and "- Step 60:" not in terminal.text
+    terminal.type(":more")
+    top = question_row(terminal, ":more")
+    page = terminal.rows[top + 1 :]
+    assert page[0].startswith("- Step ") and "- Step 60: check item 60" in "\n".join(page)
+    assert not any(row.startswith("-- :more") for row in page)
+    shown = [int(row.split()[2][:-1]) for row in terminal.rows if row.startswith("- Step ")]
+    assert shown == sorted(shown)  # the section goes on where the first screen stopped

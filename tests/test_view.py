@@ -51,6 +51,15 @@ def test_the_command_comes_first_and_the_answer_fits_one_screen(seed_assistant: 
         assert "kt ask --full" in rows[-1]
 
 
+def test_every_row_of_the_answer_is_counted(seed_assistant: Assistant) -> None:
+    """Long warnings and many passages: the answer still leaves RESERVED_ROWS for the question and the prompt."""
+    from assistant.render import RESERVED_ROWS
+
+    answer = seed_assistant.ask("exec into a pod and run ls")
+    for height in (30, 40, 50):
+        assert len(screen(answer, height=height, hint="repl")) <= height - RESERVED_ROWS
+
+
 def test_the_footer_says_how_to_see_the_rest(seed_assistant: Assistant) -> None:
     answer = seed_assistant.ask(ROLLBACK, k=8)
     rows = screen(answer, height=30, hint="cli")
@@ -242,3 +251,126 @@ def test_a_hyperlink_carries_the_line_where_the_terminal_can_take_it() -> None:
     note = Path("/notes/my pods.md")
     assert file_url(note, 29, {}) == "file:///notes/my%20pods.md#29"  # kitty's open actions, VS Code's opener
     assert file_url(note, 29, {"VTE_VERSION": "7600"}) == "file:///notes/my%20pods.md"  # GLib refuses a '#'
+
+
+# --- hard-wrapped notes: sentences, not source lines ---------------------------------------------------------
+
+HARD_WRAPPED = """This page shows how to take a node out of service,
+optionally respecting the budgets you have defined.
+
+- Cordon the node first so that no new pods land on it
+  while you work.
+- Then evict what runs there.
+
+Line one ends with a hard break\\
+and line two stays apart.
+
+    indented code line one
+    indented code line two
+
+```shell
+kubectl drain node-1 \\
+  --ignore-daemonsets
+```
+| a | b |
+|---|---|
+
+Do | Don't
+:--| :---
+"""
+
+
+def test_hard_wrapped_lines_are_joined_into_sentences() -> None:
+    from assistant.excerpt import excerpt
+    from assistant.keypoints import candidate_lines
+    from assistant.model import Chunk
+    from assistant.prose import is_code, logical_lines, sentences
+
+    assert logical_lines(HARD_WRAPPED) == [
+        "This page shows how to take a node out of service, optionally respecting the budgets you have defined.",
+        "- Cordon the node first so that no new pods land on it while you work.",
+        "- Then evict what runs there.",
+        "Line one ends with a hard break\\",
+        "and line two stays apart.",
+        "    indented code line one",
+        "    indented code line two",
+        "```shell",
+        "kubectl drain node-1 \\",
+        "  --ignore-daemonsets",
+        "```",
+        "| a | b |",
+        "|---|---|",
+        "Do | Don't",
+        ":--| :---",
+    ]
+    assert excerpt(HARD_WRAPPED, "take a node out of service", 1) == [logical_lines(HARD_WRAPPED)[0]]
+    points = [line for line, _ in candidate_lines(HARD_WRAPPED)]
+    assert "Cordon the node first so that no new pods land on it while you work." in points
+    manifest = "kind: Pod\nmetadata:\n  name: web-server-with-a-claim\nspec:\n  volumes:\n  - name: data\n"
+    assert excerpt(manifest, "pod with a claim", 2, code=True) == ["kind: Pod", "  name: web-server-with-a-claim"]
+    assert "name: web-server-with-a-claim" in [line for line, _ in candidate_lines(manifest, code=True)]
+    steps = "**Steps:**\n1. Already works at Layer3\n2. Then routes"
+    assert excerpt(steps, "layer3", 1) == ["1. Already works at Layer3"]  # the marker stays with its sentence
+    assert sentences("Use a CNI, e.g. Calico. It routes. Go.") == ["Use a CNI, e.g. Calico.", "It routes.", "Go."]
+    assert is_code(Chunk("pods/web.yaml", 1, 6, ("web.yaml",), manifest))
+    assert not is_code(Chunk("notes.md", 1, 6, ("Notes",), HARD_WRAPPED))
+
+
+def test_command_group_passages_keep_their_lines(seed_assistant: Assistant) -> None:
+    """A comment-labelled command group is a passage of its own whose text is the commands, unfenced."""
+    from assistant.chunks import is_group_passage
+
+    answer = seed_assistant.ask(ROLLBACK)
+    group = next(h for h in answer.passages if is_group_passage(h.chunk))
+    commands = [line for line in group.chunk.text.splitlines() if line.startswith("kubectl ")]
+    lines = plain_text(answer).splitlines()
+    head = f"{group.rank}. kubernetes-therapy.md:{group.chunk.start_line}  "
+    block = lines[next(i for i, line in enumerate(lines) if line.startswith(head)) :]
+    assert f"   {commands[0]}" in block[:3] and f"   {commands[1]}" in block[:3]
+
+
+def test_words_and_tags_are_never_cut() -> None:
+    from rich.text import Text
+
+    from assistant.model import Chunk
+    from assistant.prose import shorten
+    from assistant.render import NBSP, passage_view, wrap
+    from assistant.search import Hit
+
+    assert shorten("Scale the web server out to three replicas", 20) == "Scale the web…"
+    assert shorten("a-single-word-much-longer-than-the-limit", 10) == "a-single-…"
+    text = Text(f"  • Use a Deployment for the web server, never the replicas flag [passage{NBSP}12]")
+    rows = [r.plain for r in wrap(text, 70, indent=4)]
+    assert rows == ["  • Use a Deployment for the web server, never the replicas flag", f"    [passage{NBSP}12]"]
+    rows = [r.plain for r in wrap(Text("   one two three four five six seven eight nine ten"), 20, 3, rows=2)]
+    assert rows == ["   one two three", "   four five six…"]
+    assert all(len(r.plain) <= 12 for r in wrap(Text("x" * 30), 12))  # only a word longer than a row breaks
+    item = "- assigns a sticky identity to each replica, where deployments give random names"
+    rows = passage_view(Hit(1, 0.0, Chunk("n.md", 1, 2, ("N",), item), 0), "sticky identity", False, 50).plain
+    assert rows.split("\n")[1:] == [
+        "   - assigns a sticky identity to each replica,",
+        "     where deployments give random names",
+    ]
+    (head,) = wrap(Text("1. docs/tasks/run-application/configure-pdb.md:31  Specifying"), 30, rows=1)
+    assert head.plain == "1. docs/tasks/run-application…"  # a source path longer than the row: cut, not dropped
+
+
+def test_plain_and_md_quote_whole_sentences(one_note_assistant) -> None:  # type: ignore[no-untyped-def]
+    sentence = "Drain the worker node before the kernel upgrade, or its pods are killed without notice."
+    note = "# Nodes\n\n## Kernel upgrades\n\n" + sentence.replace(" before", "\nbefore") + "\n"
+    answer = one_note_assistant("nodes.md", note).ask("drain a worker node before a kernel upgrade")
+    for text in (plain_text(answer), markdown(answer)):
+        assert f"- {sentence} [passage 1]" in text  # the key point
+        assert f"   {sentence}" in text.splitlines()  # the passage's excerpt
+
+
+def test_yaml_folds_around_the_lines_that_match() -> None:
+    from assistant.excerpt import fold
+
+    manifest = ["apiVersion: v1", "kind: Pod", "metadata:", "  name: web", "spec:", "  containers:"]
+    manifest += [f"  - name: c{i}\n    image: nginx".split("\n")[j] for i in range(10) for j in (0, 1)]
+    manifest += ["  volumes:", "  - name: data", "    persistentVolumeClaim:", "      claimName: data"]
+    assert fold(manifest, "pod that mounts a pvc", 12) == [(0, 4), (len(manifest) - 7, len(manifest))]
+    assert fold(manifest, "what does kind mean", 12) == [(0, 12)]  # the match is among the first lines
+    assert fold(manifest, "cooking pasta", 12) == [(0, 12)]  # nothing matches: the first lines
+    assert fold(manifest[:12], "pvc", 12) == [(0, 12)]
