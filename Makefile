@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench quality lint index clean
+.PHONY: run test check bench quality lint index clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,6 +18,9 @@ run: $(STAMP)  ## open the REPL on the bundled notes (builds the index on first 
 
 test: $(STAMP)  ## run the test suite (real model included)
 	$(BIN)/python -m pytest -q
+
+check: $(STAMP)  ## the tests that need no model and no long build (the fast loop; make test runs them all)
+	$(BIN)/python -m pytest -q -m "not model and not slow"
 
 bench: $(STAMP)  ## print speed figures (medians) for the bundled notes and the Kubernetes docs
 	$(BIN)/python bench/bench.py

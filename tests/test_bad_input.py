@@ -129,6 +129,7 @@ def test_bad_files_are_skipped_with_a_reason_and_good_ones_indexed(
         assert answer["passages"][0]["path"] == path
 
 
+@pytest.mark.slow
 def test_ten_thousand_headings_chunk_in_linear_time() -> None:
     def seconds(n: int) -> float:
         text = "".join(f"## Heading {i}\n\nA line about heading {i}.\n\n" for i in range(n))

@@ -14,6 +14,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -225,6 +226,7 @@ def _snippet_lines(chunks: list[Chunk], f: Fence) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 @FUZZ
 @given(documents())
 def test_no_visible_text_is_lost(doc: Doc) -> None:
@@ -239,6 +241,7 @@ def test_no_visible_text_is_lost(doc: Doc) -> None:
             assert c.headings[0] == doc.title
 
 
+@pytest.mark.slow
 @FUZZ
 @given(documents())
 def test_fenced_code_is_kept_byte_exact(doc: Doc) -> None:
@@ -306,6 +309,7 @@ fragments = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=600)
 @given(st.lists(fragments, max_size=60).map("".join))
 def test_arbitrary_text_never_raises(text: str) -> None:
@@ -317,6 +321,7 @@ def test_arbitrary_text_never_raises(text: str) -> None:
     chunk_file(text, "note.yaml")
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.lists(documents(), min_size=1, max_size=3), st.data())
 def test_documents_cut_anywhere_never_raise(docs: list[Doc], data: st.DataObject) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from assistant.cli import app
@@ -83,6 +84,7 @@ def test_missing_notes_folder_is_a_clear_error(tmp_path) -> None:  # type: ignor
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_no_index_yet_is_built_on_first_ask(tmp_path, notes_dir) -> None:  # type: ignore[no-untyped-def]
     result = runner.invoke(
         app,
@@ -101,6 +103,7 @@ def test_no_index_yet_is_built_on_first_ask(tmp_path, notes_dir) -> None:  # typ
     assert "create cronjob" in json.loads(result.stdout)["snippets"][0]["code"]
 
 
+@pytest.mark.slow
 def test_index_and_status(tmp_path, notes_dir) -> None:  # type: ignore[no-untyped-def]
     common = ["--notes", str(notes_dir), "--index", str(tmp_path / "idx")]
     result = runner.invoke(app, ["index", *common])
@@ -114,6 +117,7 @@ def test_index_and_status(tmp_path, notes_dir) -> None:  # type: ignore[no-untyp
     assert json.loads(result.stdout)["stale"]["changed"] == ["kubernetes-therapy.md"]
 
 
+@pytest.mark.slow
 def test_ask_notices_edits_before_answering(tmp_path, notes_dir) -> None:  # type: ignore[no-untyped-def]
     common = ["--notes", str(notes_dir), "--index", str(tmp_path / "idx")]
     runner.invoke(app, ["index", *common])
