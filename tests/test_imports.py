@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 HEAVY = ("torch", "sentence_transformers", "transformers")
 
@@ -35,3 +37,38 @@ def test_asking_loads_no_model_libraries(seed_assistant) -> None:  # type: ignor
         "a.refresh()\nassert a.ask('undo the last rollout of my nginx deployment').snippets"
     )
     assert _loaded_after(code) == set()
+
+
+def test_the_package_names_its_api_and_stays_light() -> None:
+    import assistant
+
+    assert set(assistant.__all__) == {"Answer", "Assistant", "Settings", "resolve"}
+    assert _loaded_after("import assistant") == set()
+    light = subprocess.run(
+        [sys.executable, "-c", "import assistant, sys; print('assistant.core' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert light == "False"  # the names load on first use
+
+
+def test_the_readme_python_example_runs(tmp_path: Path, kt_home: Path, onnx_model: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = readme.split("### Python API", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "ops.md").write_text(
+        "# Ops\n\n## Roll back\n\nUndo the last rollout:\n\n```bash\nkubectl rollout undo deployment/web\n```\n"
+    )
+    env = {**os.environ, "KT_HOME": str(kt_home)}  # the session's ONNX export, an index of its own
+    out = subprocess.run(
+        [sys.executable, "-c", example.replace("~/notes", str(notes))],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=600,
+    ).stdout
+    assert "ops.md:" in out and "kubectl rollout undo deployment/web" in out
+    assert out.strip().splitlines()[-1].startswith("True")
