@@ -263,6 +263,15 @@ def main() -> None:
     ask_seed = [*KT, "ask", Q_SEED, "--json", *notes_args([SEED]), "--index", str(idx_seed)]
     seconds_row("cold kt ask --json, bundled notes", repeat(ask_seed, env, runs)[0], 0.35)
 
+    from assistant.store import IndexStore
+
+    verify = []
+    for _ in range(max(runs, 5)):  # every process checks every file's checksum when it opens the index
+        began = time.perf_counter()
+        IndexStore(idx_seed).manifest(verify=True)
+        verify.append(time.perf_counter() - began)
+    seconds_row("index open + checksums, bundled notes", verify, 0.05, digits=4)
+
     with tempfile.TemporaryDirectory(dir=STATE, prefix="run-") as tmp:
         scratch = Path(tmp)
         k8s_notes = notes_args(K8S)
