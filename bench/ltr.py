@@ -1,7 +1,9 @@
 """Fit the snippet ranking (assistant/snippet_model.py) on the dev sets, and check it on the half it did not see.
 
     python bench/ltr.py            # cross-fitted figures: each half scored with weights fitted on the other
-    python bench/ltr.py --write    # and write the weights fitted on both halves to assistant/data/snippet_model.json
+    python bench/ltr.py --write    # and write the weights fitted on both halves to assistant/data/snippet_model.json,
+                                   # with the training data (features and labels, no text) to bench/ltr_data.json.gz
+    python bench/ltr.py --refit    # refit from bench/ltr_data.json.gz alone (no corpora needed) and print the weights
 
 For each question of the command sets (screen_seed_dev on the bundled notes; screen_docs_dev and ckad_dev on the
 Kubernetes docs and examples), every candidate snippet is described by snippet_model.FEATURES and labelled by the
@@ -147,7 +149,26 @@ def figures(
     return out
 
 
+DATA = Path(__file__).with_name("ltr_data.json.gz")
+
+
+def save_data(records: list[dict]) -> None:
+    import gzip
+
+    slim = [
+        {"set": r["set"], "id": r["id"], "half": r["half"], "y": [int(v) for v in r["y"]],
+         "x": [[round(v, 4) for v in row] for row in r["x"]]}
+        for r in records
+    ]  # fmt: skip
+    DATA.write_bytes(gzip.compress(json.dumps(slim, separators=(",", ":")).encode(), mtime=0))
+
+
 def main() -> None:
+    if "--refit" in sys.argv:
+        import gzip
+
+        print(json.dumps({"weights": dict(fit(json.loads(gzip.decompress(DATA.read_bytes()))))}, indent=1))
+        return
     helpers = assistants()
     records = collect(helpers)
     scratch = Path(tempfile.gettempdir()) / "kt-ltr"
@@ -179,6 +200,7 @@ def main() -> None:
     if "--write" in sys.argv:
         weights = fit(records)
         snippet_model.MODEL_FILE.write_text(json.dumps({"weights": dict(weights)}, indent=1) + "\n")
+        save_data(records)
         print("wrote", snippet_model.MODEL_FILE, dict(weights))
 
 

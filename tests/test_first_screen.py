@@ -353,3 +353,14 @@ def test_learned_ranking_is_deterministic_and_ties_break_by_position(one_note_as
     kt.rank_config = replace(CONFIG, snippet_model=(("yaml", 1.0),))  # every shell snippet ties at 0
     ids = [s.index for s in kt.ask("list containers").snippets]
     assert ids == sorted(ids)
+
+
+def test_the_shipped_weights_refit_from_the_committed_training_data() -> None:
+    """bench/ltr.py --refit fits bench/ltr_data.json.gz again: the weights in the package are that fit."""
+    from assistant import snippet_model
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, str(root / "bench" / "ltr.py"), "--refit"], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out)["weights"] == json.loads(snippet_model.MODEL_FILE.read_text())["weights"]
