@@ -163,11 +163,15 @@ def save_data(records: list[dict]) -> None:
     DATA.write_bytes(gzip.compress(json.dumps(slim, separators=(",", ":")).encode(), mtime=0))
 
 
+def refit() -> tuple[tuple[str, float], ...]:
+    import gzip
+
+    return fit(json.loads(gzip.decompress(DATA.read_bytes())))
+
+
 def main() -> None:
     if "--refit" in sys.argv:
-        import gzip
-
-        print(json.dumps({"weights": dict(fit(json.loads(gzip.decompress(DATA.read_bytes()))))}, indent=1))
+        print(json.dumps({"weights": dict(refit())}, indent=1))
         return
     helpers = assistants()
     records = collect(helpers)
@@ -198,9 +202,9 @@ def main() -> None:
                 if changed and label != first:
                     print(f"{name:16} {label[:14]:14} {changed} {question[:90]}")
     if "--write" in sys.argv:
-        weights = fit(records)
-        snippet_model.MODEL_FILE.write_text(json.dumps({"weights": dict(weights)}, indent=1) + "\n")
         save_data(records)
+        weights = refit()  # from the data as saved: --refit gives these weights again
+        snippet_model.MODEL_FILE.write_text(json.dumps({"weights": dict(weights)}, indent=1) + "\n")
         print("wrote", snippet_model.MODEL_FILE, dict(weights))
 
 
