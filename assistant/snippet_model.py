@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from assistant.search import IndexReader, RankConfig, SnippetPool
 
 MODEL_FILE = Path(__file__).with_name("data") / "snippet_model.json"
-STRONG = 2.5  # action score of a command doing the asked verb on the asked resource (search.STRONG_MATCH)
-MANIFEST_WORDS = {"spec", "file", "definition"}
 
 FEATURES = (
     "dense",  # cosine of the snippet's descriptor to the question
@@ -65,7 +63,7 @@ def _discount(rank: int | None) -> float:
 def features(pool: SnippetPool, query: Query, reader: IndexReader, config: RankConfig) -> tuple[list[int], np.ndarray]:
     """(candidates, one row of FEATURES each)."""
     from assistant.destructive import asked_for, request_words
-    from assistant.search import fused_snippets
+    from assistant.search import MANIFEST_WORDS, STRONG_MATCH, fused_snippets
 
     fused = dict(fused_snippets(pool, config))
 
@@ -97,7 +95,7 @@ def features(pool: SnippetPool, query: Query, reader: IndexReader, config: RankC
             float(pool.parent.get(si) == 0),
             match / 3,
             _discount(match_rank.get(si)),
-            float(match >= STRONG),
+            float(match >= STRONG_MATCH),
             float(yaml_),
             float(yaml_ and wants_yaml),
             float(not yaml_ and task),
