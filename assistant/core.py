@@ -289,7 +289,7 @@ class Assistant:
             "sources": s.sources,  # where each setting came from: an option, the environment, config, default
         }
         try:
-            manifest = self.store.manifest()
+            manifest = self.store.manifest(verify=True)  # what a question verifies: damage shows here too
         except IndexError_ as e:
             problem = "" if isinstance(e, IndexMissing) else str(e)
             return {**where, "built": False, "problem": problem}

@@ -184,6 +184,21 @@ def test_touch_or_a_same_content_copy_is_no_change(tmp_path: Path, embedder) -> 
     assert kt.status()["stale"]["changed"] == ["drain.md"]
 
 
+def test_status_sees_the_damage_a_question_would(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from assistant.config import Settings
+    from assistant.core import Assistant
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "drain.md").write_text("# Drain\n\nkubectl drain node-1 --ignore-daemonsets\n")
+    kt = Assistant(Settings((notes,), tmp_path / "index"), notice=lambda m: None, embedder=embedder)
+    kt.update()
+    assert kt.status()["built"] is True
+    (kt.store.current() / "chunks.jsonl").write_bytes(b"")  # 0 bytes: the size changed, the manifest did not
+    status = kt.status()
+    assert status["built"] is False and "chunks.jsonl is damaged" in status["problem"]
+
+
 def test_edit_opens_the_passage_where_it_is_now(tmp_path: Path) -> None:
     from assistant.sources import current_line
 
