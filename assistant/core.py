@@ -50,6 +50,11 @@ def stale_files(manifest: dict[str, Any], folders: list[Path]) -> dict[str, list
     """Files added, removed, or changed since the index saw them. By stat first (cheap); a file whose stat
     differs counts as changed only when its content hash does too (`touch`, or a copy of the same bytes,
     changes nothing)."""
+    return _stale(manifest, folders)[0]
+
+
+def _stale(manifest: dict[str, Any], folders: list[Path]) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """stale_files, and the size of each note found: {key: bytes}."""
     from assistant.notes import file_sha256, scan
 
     known: dict[str, Any] = manifest.get("files", {})
@@ -64,7 +69,16 @@ def stale_files(manifest: dict[str, Any], folders: list[Path]) -> dict[str, list
     changed = [k for k in restat if file_sha256(seen[k].path) != known[k].get("sha256")]
     removed = sorted(k for k in known if k not in seen)
     touched = [k for k in restat if k not in changed]  # same bytes, new stat: the manifest only needs the stat
-    return {"added": added, "changed": changed, "removed": removed, "touched": touched}
+    stale = {"added": added, "changed": changed, "removed": removed, "touched": touched}
+    return stale, {k: n.size for k, n in seen.items()}
+
+
+LONG_UPDATE_BYTES = 1_000_000  # an update reading this much (or LONG_UPDATE_FILES notes) says so before it starts
+LONG_UPDATE_FILES = 50
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 class Assistant:
@@ -148,10 +162,14 @@ class Assistant:
             manifest = self.store.manifest()
         except (IndexMissing, IndexCorrupt):
             return None  # reader() builds or heals it
-        stale = stale_files(manifest, self.folders)
+        stale, sizes = _stale(manifest, self.folders)
         if not any(stale.values()) and manifest.get("notes") == [str(f.resolve()) for f in self.folders]:
             return None
         edited = any(stale[k] for k in ("added", "changed", "removed"))
+        reading = stale["added"] + stale["changed"]
+        size = sum(sizes[k] for k in reading)
+        if size >= LONG_UPDATE_BYTES or len(reading) >= LONG_UPDATE_FILES:  # minutes, perhaps: say so first
+            self.notice(f"updating the index ({plural(len(reading), 'file')}, {size / 1e6:.1f} MB)…")
         try:
             report = self.update(wait=BUSY_WAIT, on_wait=lambda owner: None)  # the wait is short: no notice
         except IndexBusy as e:
@@ -172,7 +190,7 @@ class Assistant:
                 )
                 if v
             ]
-            self.notice(f"index updated: {', '.join(parts)} ({report.embedded} chunks embedded)")
+            self.notice(f"index updated: {', '.join(parts)} ({plural(report.embedded, 'chunk')} embedded)")
         return report
 
     # --- answering -------------------------------------------------------------------------------------

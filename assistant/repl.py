@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.answer import Answer
-from assistant.core import Assistant
+from assistant.core import Assistant, plural
 from assistant.followup import Conversation
 from assistant.placeholders import fill, find_placeholders
 from assistant.render import (
@@ -246,7 +246,7 @@ class Repl:
             return
         code = code if code is not None else hit.snippet.code
         if copy_to_clipboard(code):
-            self.say(f"copied snippet {n} to the clipboard ({len(code.splitlines())} lines)", style="green")
+            self.say(f"copied snippet {n} to the clipboard ({plural(len(code.splitlines()), 'line')})", style="green")
         else:
             self.say(f"no terminal to copy to; snippet {n} is below:")
             self.console.print(code_view(code, hit.snippet.lang, self.console.width))

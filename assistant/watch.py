@@ -75,7 +75,9 @@ def watch_notes(
             continue
         report = _update(assistant, echo)
         if report is not None and report.touched:
-            echo(f"{_now()} {_files(report)}: {report.embedded} chunks embedded ({report.seconds:.1f} s)")
+            from assistant.core import plural
+
+            echo(f"{_now()} {_files(report)}: {plural(report.embedded, 'chunk')} embedded ({report.seconds:.1f} s)")
 
 
 def _now() -> str:

@@ -316,3 +316,25 @@ def test_ctrl_c_stops_kt_watch_with_a_word(tmp_path: Path, onnx_model: Path) -> 
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert out.rstrip().endswith("stopped watching") and "Traceback" not in err
+
+
+def test_a_long_update_says_so_before_it_starts(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from assistant.config import Settings
+    from assistant.core import LONG_UPDATE_FILES, Assistant, plural
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("# A\n\nkubectl get pods\n")
+    said: list[str] = []
+    kt = Assistant(Settings((notes,), tmp_path / "index"), notice=said.append, embedder=embedder)
+    kt.update()
+    (notes / "b.md").write_text("# B\n")
+    kt.refresh()
+    assert len(said) == 1 and said[0].startswith("index updated: 1 added (")  # short: one line, after it
+    said.clear()
+    for i in range(LONG_UPDATE_FILES):
+        (notes / f"n{i}.md").write_text(f"# Note {i}\n\nkubectl describe node node-{i}\n")
+    kt.refresh()
+    assert said[0] == f"updating the index ({LONG_UPDATE_FILES} files, 0.0 MB)…"
+    assert said[1].startswith(f"index updated: {LONG_UPDATE_FILES} added (")
+    assert [plural(n, "line") for n in (0, 1, 2, 1500)] == ["0 lines", "1 line", "2 lines", "1,500 lines"]
