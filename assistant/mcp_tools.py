@@ -700,11 +700,11 @@ def section_json(pieces: list[Chunk]) -> dict[str, Any]:
 # --- Markdown for the model to read (a full answer is `kt ask --md`'s: assistant/plain.py) --------------------
 
 
-def one_line(text: str, limit: int = 160) -> str:
-    """The first line of prose of a passage, at most `limit` characters."""
+def one_line(text: str, headings: tuple[str, ...] | list[str] = (), limit: int = 160) -> str:
+    """The first line of prose of a passage (not its heading), at most `limit` characters."""
     for line in text.splitlines():
         line = line.strip().lstrip("#>-*0123456789. ").strip()
-        if line and not line.startswith(("```", "~~~", "{{", "<")):
+        if line and line not in headings and not line.startswith(("```", "~~~", "{{", "<")):
             return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
     return ""
 
@@ -733,7 +733,7 @@ def brief_json(answer: Answer) -> dict[str, Any]:
                 "start_line": h.chunk.start_line,
                 "end_line": h.chunk.end_line,
                 "headings": list(h.chunk.headings),
-                "line": one_line(h.chunk.text),
+                "line": one_line(h.chunk.text, h.chunk.headings),
             }
             for h in answer.passages
         ],  # fmt: skip
@@ -757,12 +757,14 @@ def brief_markdown(answer: Answer) -> str:
         label = sanitize(s.snippet.label or heading_path(s.snippet.headings))
         out += [f"**[{s.rank}] {label}** (`{s.snippet.path}:{s.snippet.start_line}`)", ""]
         out += [*_fence(sanitize(s.snippet.code), s.snippet.lang), ""]
-        out += [f"> ⚠ {sanitize(w.headline)}" for w in answer.warnings if w.snippet == s.rank]
+        warned = [f"> ⚠ {sanitize(w.headline)}" for w in answer.warnings if w.snippet == s.rank]
+        out += [*warned, ""] if warned else []
     if answer.passages:
         out.append("**Passages**")
     for h in answer.passages:
         where = f"`{h.chunk.path}:{h.chunk.start_line}`"
-        out.append(f"{h.rank}. {where} {sanitize(heading_path(h.chunk.headings))}: {sanitize(one_line(h.chunk.text))}")
+        line = sanitize(one_line(h.chunk.text, h.chunk.headings))
+        out.append(f"{h.rank}. {where} {sanitize(heading_path(h.chunk.headings))}" + (f": {line}" if line else ""))
     return "\n".join(out).strip() + "\n"
 
 
