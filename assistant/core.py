@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,6 +99,7 @@ class Assistant:
         self.notice = notice
         self.progress = progress
         self._embedder = embedder
+        self._embedder_lock = threading.Lock()  # `kt mcp` updates on one thread and answers on another
         self._reader: IndexReader | None = None
         self.rank_config: RankConfig | None = None  # None: the defaults (search.CONFIG)
 
@@ -106,11 +108,12 @@ class Assistant:
         return list(self.settings.notes)
 
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            from assistant.embed import OnnxEmbedder
+        with self._embedder_lock:  # the model loads once
+            if self._embedder is None:
+                from assistant.embed import OnnxEmbedder
 
-            self._embedder = OnnxEmbedder(quick_start=self.one_shot)
-        return self._embedder
+                self._embedder = OnnxEmbedder(quick_start=self.one_shot)
+            return self._embedder
 
     # --- the index -------------------------------------------------------------------------------------
 
@@ -202,8 +205,10 @@ class Assistant:
         n_snippets: int | None = None,
         offset: int = 0,
         conversation: Conversation | None = None,
+        where: Callable[[str], bool] | None = None,
     ) -> Answer:
-        """Answer one question. With a conversation, follow-ups ("which one is faster?") use what came before."""
+        """Answer one question. With a conversation, follow-ups ("which one is faster?") use what came before.
+        `where`: only passages and snippets of the notes it accepts (by note key)."""
         from assistant.compose import compose_answer
 
         k = k or self.settings.top_k
@@ -211,7 +216,7 @@ class Assistant:
             reader = self.reader()
             try:
                 return compose_answer(
-                    lambda query, k, n, offset: self.retrieve(reader, query, k, n, offset),  # noqa: B023
+                    lambda query, k, n, offset: self.retrieve(reader, query, k, n, offset, where),  # noqa: B023
                     question,
                     k=k,
                     n_snippets=n_snippets or k,
@@ -227,7 +232,13 @@ class Assistant:
         raise AssertionError("unreachable")
 
     def retrieve(
-        self, reader: IndexReader, query: Query, k: int, n_snippets: int, offset: int = 0
+        self,
+        reader: IndexReader,
+        query: Query,
+        k: int,
+        n_snippets: int,
+        offset: int = 0,
+        where: Callable[[str], bool] | None = None,
     ) -> tuple[list[Hit], list[SnippetHit], bool]:
         """The passages and snippets that answer, and whether the notes answer the question at all."""
         from assistant.search import CONFIG, Hit, SnippetHit, rank
@@ -235,6 +246,8 @@ class Assistant:
         qvec = self.embedder().embed([query.text])[0]
         ranking = rank(reader, query, qvec, self.rank_config or CONFIG)
         ranked, ranked_snippets = ranking.passages, ranking.snippets
+        if where is not None:
+            ranked = [(ci, s) for ci, s in ranked if where(reader.chunk(ci).path)]
         passages = [Hit(r + 1, s, reader.chunk(ci), ci) for r, (ci, s) in enumerate(ranked[offset : offset + k])]
         shown = {h.index: h.rank for h in passages}
         snippets: list[SnippetHit] = []
@@ -242,6 +255,8 @@ class Assistant:
         distinct = 0
         for si, score in ranked_snippets:
             snippet = reader.snippet(si)
+            if where is not None and not where(snippet.path):
+                continue
             if (snippet.path, snippet.start_line) in seen or snippet.code.strip() in seen:
                 continue  # the same manifest linked from a page, or the same command written twice
             seen.update(((snippet.path, snippet.start_line), snippet.code.strip()))

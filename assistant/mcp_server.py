@@ -1,7 +1,8 @@
 """`kt mcp`: the notes as a Model Context Protocol server on stdio, for coding agents and editors.
 
-The tools of assistant/mcp_tools.py on the wire (the official SDK's MCPServer). This module imports the SDK and
-pydantic at the top: only the `mcp` command imports it, so `kt --help` and `kt ask` never pay for them.
+The tools of assistant/mcp_tools.py on the wire (the official SDK's MCPServer), with strict, typed arguments
+and an output schema each. This module imports the SDK and pydantic at the top: only the `mcp` command imports
+it, so `kt --help` and `kt ask` never pay for them.
 
 stdout carries protocol messages only: the SDK serves the wire from a private copy of fd 1 and points fd 1 itself
 at stderr, so notices ("index updated: …") and any stray print land in the client's log.
@@ -9,41 +10,140 @@ at stderr, so notices ("index updated: …") and any stray print land in the cli
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, NotRequired
 
 import anyio.from_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from pydantic import Field, ValidationError
+from typing_extensions import TypedDict
 
 from assistant.core import Assistant, NoIndex
 from assistant.mcp_tools import (
+    LIST_LIMIT,
     MAX_K,
+    MAX_LIST_LIMIT,
+    MAX_NOTE_LINES,
+    MAX_QUESTION,
+    NOTE_LINES,
     BadRequest,
     NotesTools,
     Reporter,
-    answer_markdown,
-    notes_markdown,
-    section_markdown,
+    Result,
+    Unavailable,
+    instructions,
 )
 from assistant.store import IndexError_
 
-INSTRUCTIONS = (
-    "Answers Kubernetes questions from the user's own notes (commands, manifests, comparisons, warnings about "
-    "removed kubectl flags), offline. Prefer it to guessing: call search_notes with the question in plain words, "
-    "cite the file:line it gives, and call read_section(path, line) to read a whole section."
-)
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+WRITES_INDEX = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
+                               open_world_hint=False)  # fmt: skip
 
 
-def _result(markdown: str, data: dict[str, Any]) -> CallToolResult:
+# --- output schemas -----------------------------------------------------------------------------------------
+
+
+class IndexFreshness(TypedDict):
+    fresh: bool
+    updating: bool
+    stale: dict[str, list[str]]
+    problem: str | None
+    notes: NotRequired[int]
+    built_at: NotRequired[str | None]
+
+
+class SearchOutput(TypedDict):
+    """An answer (`status` "ready"), or how far the first build is (`status` "building")."""
+
+    status: Literal["ready", "building"]
+    question: NotRequired[str]
+    mode: NotRequired[str]
+    relevant: NotRequired[bool]
+    lead: NotRequired[str]
+    passages: NotRequired[list[dict[str, Any]]]
+    snippets: NotRequired[list[dict[str, Any]]]
+    key_points: NotRequired[list[dict[str, Any]]]
+    warnings: NotRequired[list[dict[str, Any]]]
+    comparison: NotRequired[dict[str, Any]]
+    notice: NotRequired[str]
+    searched_as: NotRequired[str]
+    index: NotRequired[IndexFreshness]
+    percent: NotRequired[float]
+    eta_seconds: NotRequired[int | None]
+    stage: NotRequired[str]
+
+
+class NoteOutput(TypedDict):
+    status: NotRequired[Literal["building"]]
+    kind: NotRequired[Literal["section", "lines"]]
+    path: NotRequired[str]
+    start_line: NotRequired[int]
+    end_line: NotRequired[int]
+    headings: NotRequired[list[str]]
+    total_lines: NotRequired[int]
+    next_from_line: NotRequired[int | None]
+    text: NotRequired[str]
+    index: NotRequired[IndexFreshness]
+    percent: NotRequired[float]
+    eta_seconds: NotRequired[int | None]
+    stage: NotRequired[str]
+
+
+class NoteEntry(TypedDict):
+    path: str
+    sections: int
+
+
+class ListOutput(TypedDict):
+    status: NotRequired[Literal["building"]]
+    folders: NotRequired[list[str]]
+    prefix: NotRequired[str]
+    total: NotRequired[int]
+    notes: NotRequired[list[NoteEntry]]
+    next_cursor: NotRequired[str | None]
+    index: NotRequired[IndexFreshness]
+    percent: NotRequired[float]
+    eta_seconds: NotRequired[int | None]
+    stage: NotRequired[str]
+
+
+class BuildState(TypedDict):
+    running: bool
+    percent: float
+    stage: str
+    eta_seconds: int | None
+    error: str | None
+
+
+class StatusOutput(TypedDict):
+    folders: list[str]
+    missing_folders: list[str]
+    index: str
+    built: bool
+    build: BuildState
+    watching: bool
+    built_at: NotRequired[str | None]
+    age: NotRequired[str]
+    notes: NotRequired[int]
+    sections: NotRequired[int]
+    snippets: NotRequired[int]
+    skipped: NotRequired[dict[str, str]]
+    stale: NotRequired[dict[str, list[str]]]
+
+
+# --- the server ---------------------------------------------------------------------------------------------
+
+
+def _result(result: Result) -> CallToolResult:
+    markdown, data = result
     return CallToolResult(content=[TextContent(type="text", text=markdown)], structured_content=data)
 
 
 def _reporter(ctx: Context) -> Reporter:
-    """Progress of a build, sent as MCP progress notifications (the SDK drops them unless the client asked)."""
+    """Progress of an update a call waits for, as MCP progress notifications (sent only if the client asked)."""
 
     def report(progress: float, message: str) -> None:
         anyio.from_thread.run(ctx.report_progress, progress, 100.0, message)
@@ -51,11 +151,11 @@ def _reporter(ctx: Context) -> Reporter:
     return report
 
 
-def _call(work: Callable[[], Any]) -> Any:
-    """Turns what the caller can fix, and an unusable index, into tool errors with a clear message."""
+def _call(work: Callable[[], Result]) -> CallToolResult:
+    """Runs a tool; what the caller can fix, and notes or an index that cannot be used, become tool errors."""
     try:
-        return work()
-    except BadRequest as e:
+        return _result(work())
+    except (BadRequest, Unavailable) as e:
         raise ToolError(str(e)) from None
     except (IndexError_, NoIndex) as e:
         raise ToolError(f"the index cannot be used: {e}") from None
@@ -63,46 +163,134 @@ def _call(work: Callable[[], Any]) -> Any:
         raise ToolError(f"{e.filename or 'the index'}: {e.strerror or e}") from None
 
 
+def readable(error: ValidationError) -> str:
+    """Pydantic's complaint about arguments, one short line per argument (no links, no internal type names)."""
+    parts = []
+    for e in error.errors(include_url=False):
+        where = ".".join(str(p) for p in e["loc"]) or "arguments"
+        got = "" if e["type"] == "missing" else f" (got {type(e['input']).__name__} {e['input']!r:.40})"
+        parts.append(f"{where}: {'required' if e['type'] == 'missing' else e['msg']}{got}")
+    return "bad arguments: " + "; ".join(parts)
+
+
+class KtServer(MCPServer):
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as e:
+            if isinstance(e.__cause__, ValidationError):
+                raise ToolError(readable(e.__cause__)) from None
+            prefix = f"Error executing tool {name}: "  # the SDK's; the message says what went wrong
+            if str(e).startswith(prefix) and type(e) is ToolError:
+                raise ToolError(str(e)[len(prefix) :]) from None
+            raise
+
+
+def Strict(description: str, **limits: Any) -> Any:  # noqa: N802 — reads as a type annotation
+    """A strictly typed argument: "3" is not 3, true is not 1, 29.0 is not 29."""
+    return Field(strict=True, description=description, **limits)
+
+
 def build_server(tools: NotesTools) -> MCPServer:
     from assistant import __version__
 
-    server = MCPServer(
-        "kt", title="Kubernetes Therapy", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
+    server = KtServer(
+        "kt", title="Kubernetes Therapy", instructions=instructions(tools), version=__version__, log_level="WARNING"
     )
 
-    # Sync tools: the SDK runs each on a worker thread; NotesTools serialises them.
-    @server.tool(title="Search the Kubernetes notes", annotations=READ_ONLY)
+    def tool(title: str, annotations: ToolAnnotations = READ_ONLY) -> Callable[[Any], Any]:
+        def register(fn: Any) -> Any:
+            return server.tool(title=title, annotations=annotations, description=inspect.cleandoc(fn.__doc__))(fn)
+
+        return register
+
+    # Sync tools: the SDK runs each on a worker thread; NotesTools serialises the queries.
+    @tool("Search the Kubernetes notes")
     def search_notes(
-        question: Annotated[str, Field(description="The question, in plain words (e.g. 'how do I drain a node').")],
+        question: Annotated[
+            str, Strict("The question in plain words, e.g. 'how do I drain a node'.", max_length=MAX_QUESTION)
+        ],  # fmt: skip
         ctx: Context,
-        k: Annotated[int, Field(ge=1, le=MAX_K, description="How many passages and snippets.")] = 5,
-    ) -> Annotated[CallToolResult, dict[str, Any]]:
+        k: Annotated[int, Strict("How many passages and snippets.", ge=1, le=MAX_K)] = 5,
+        mode: Annotated[
+            Literal["hybrid", "lexical", "exact"],
+            Field(
+                description="hybrid: meaning and words (best for questions); lexical: words only; "
+                "exact: the text as given, case-insensitive (a flag, an error message)."
+            ),  # fmt: skip
+        ] = "hybrid",
+        path: Annotated[
+            str | None, Strict("Only notes whose path matches this glob ('tasks/*', '*.yaml') or folder ('tasks/').")
+        ] = None,
+        detail: Annotated[
+            Literal["brief", "full"],
+            Field(
+                description="brief: commands, citations and one line per passage (a few hundred tokens); "
+                "full: everything."
+            ),
+        ] = "full",
+    ) -> Annotated[CallToolResult, SearchOutput]:
         """Answer a Kubernetes question from the user's own notes: the matching commands and YAML byte-exact,
         key points, a comparison for "A vs B" questions, warnings for removed kubectl flags, and the ranked
-        passages, each with its file:line. `relevant` is false when the notes do not answer the question. The
-        structured content is what `kt ask --json` prints."""
-        answer = _call(lambda: tools.search(question, k, _reporter(ctx)))
-        return _result(answer_markdown(answer), answer.to_json())
+        passages, each with its file:line. `relevant` is false when the notes do not answer the question. `index`
+        says whether the index was fresh (`stale`: notes not in it yet). While the index is first built, the
+        result has `status` "building" with the percentage and the seconds left."""
+        return _call(lambda: tools.search(question, k, mode, path, detail, _reporter(ctx)))
 
-    @server.tool(title="Read a section of the notes", annotations=READ_ONLY)
-    def read_section(
-        path: Annotated[str, Field(description="A note's path as search_notes or list_notes gives it.")],
-        line: Annotated[int, Field(ge=1, description="A line number in that note (1-based), e.g. a passage's start.")],
+    @tool("Read a note")
+    def get_note(
+        path: Annotated[
+            str,
+            Strict(
+                "A note as search_notes or list_notes names it; 'path:line' gives the whole section around that line.",
+                min_length=1,
+                max_length=4096,
+            ),
+        ],  # fmt: skip
         ctx: Context,
-    ) -> Annotated[CallToolResult, dict[str, Any]]:
-        """The whole heading section of the notes around a line: its path, lines, heading path and full text."""
-        section = _call(lambda: tools.section(path, line, _reporter(ctx)))
-        return _result(section_markdown(section), section)
+        from_line: Annotated[int | None, Strict("Read the note from this line (1-based).", ge=1)] = None,
+        max_lines: Annotated[int, Strict("At most this many lines.", ge=1, le=MAX_NOTE_LINES)] = NOTE_LINES,
+    ) -> Annotated[CallToolResult, NoteOutput]:
+        """Read a note of the notes folders: `path:line` gives the heading section around that line (its path,
+        lines, heading path and text); `path` gives its lines from `from_line`, `max_lines` at a time
+        (`next_from_line` continues). A wrong path says which notes are close."""
+        return _call(lambda: tools.get_note(path, from_line, max_lines, _reporter(ctx)))
 
-    @server.tool(title="List the notes", annotations=READ_ONLY)
-    def list_notes() -> Annotated[CallToolResult, dict[str, Any]]:
-        """The notes folders, the indexed files with their section counts, and how fresh the index is (files
-        edited, added or removed since it was built; search_notes re-indexes them before answering)."""
-        info = _call(tools.notes)
-        return _result(notes_markdown(info), info)
+    @tool("List the notes")
+    def list_notes(
+        ctx: Context,
+        prefix: Annotated[str, Strict("Only notes whose path starts with this.", max_length=4096)] = "",
+        cursor: Annotated[str | None, Strict("The next_cursor of the previous page.")] = None,
+        limit: Annotated[int, Strict("Notes per page.", ge=1, le=MAX_LIST_LIMIT)] = LIST_LIMIT,
+    ) -> Annotated[CallToolResult, ListOutput]:
+        """The indexed notes with their section counts, a page at a time (`next_cursor` gives the next page), and
+        whether the index is fresh."""
+        return _call(lambda: tools.list_notes(prefix, cursor, limit, _reporter(ctx)))
 
+    @tool("State of the index")
+    def index_status() -> Annotated[CallToolResult, StatusOutput]:
+        """What the index holds (notes, sections, when built), notes edited, added or removed since, skipped
+        files, and the update in progress with its percentage. Never waits."""
+        return _call(tools.index_status)
+
+    @tool("Re-index the notes", WRITES_INDEX)
+    def reindex(
+        ctx: Context,
+        full: Annotated[bool, Strict("Rebuild everything instead of only what changed.")] = False,
+    ) -> Annotated[CallToolResult, StatusOutput]:
+        """Bring the index up to date with the notes now (search_notes does so by itself when notes change).
+        Waits at most a few seconds, then gives the state of the index (the update goes on in the background)."""
+        return _call(lambda: tools.reindex(full, _reporter(ctx)))
+
+    # Neither prompts nor resources are served: do not advertise them.
+    for method in ("prompts/list", "prompts/get", "resources/list", "resources/templates/list", "resources/read"):
+        server._lowlevel_server._request_handlers.pop(method, None)
     return server
 
 
 def serve(assistant: Assistant) -> None:
-    build_server(NotesTools(assistant)).run("stdio")
+    tools = NotesTools(assistant)
+    try:
+        build_server(tools).run("stdio")
+    finally:
+        tools.close()

@@ -21,8 +21,10 @@ def plain_text(answer: Answer, full: bool = False) -> str:
     return _join(_plain(answer, full))
 
 
-def markdown(answer: Answer, full: bool = False) -> str:
-    return _join(_markdown(answer, full))
+def markdown(answer: Answer, full: bool = False, once: bool = False) -> str:
+    """`once`: a command or manifest shown as a snippet is not repeated inside the passages (for agents, who pay
+    for every token): its lines there become a pointer to it."""
+    return _join(_markdown(answer, full, once))
 
 
 def _join(lines: Iterator[str]) -> str:
@@ -131,7 +133,7 @@ def _fence(code: str, lang: str) -> list[str]:
     return [fence + FENCE_LANGS.get(lang, lang), *code.rstrip("\n").splitlines(), fence]
 
 
-def _markdown(answer: Answer, full: bool) -> Iterator[str]:
+def _markdown(answer: Answer, full: bool, once: bool = False) -> Iterator[str]:
     yield f"### {sanitize(answer.question)}"
     yield ""
     if answer.rewritten:
@@ -151,9 +153,35 @@ def _markdown(answer: Answer, full: bool) -> Iterator[str]:
         yield ""
         yield from (f"- {text} (`{where}`)" if where else f"- {text}" for text, where in points)
         yield ""
-    sections = [_markdown_snippets(answer, snippets), _markdown_explanation(answer, passages, full)]
+    shown = _shown_lines(snippets) if once else {}
+    sections = [_markdown_snippets(answer, snippets), _markdown_explanation(answer, passages, full, shown)]
     for section in sections if answer.lead == "commands" else reversed(sections):
         yield from section
+
+
+def _shown_lines(snippets: list[Any]) -> dict[str, int]:
+    """Each line of the snippets shown (stripped) → the first snippet showing it."""
+    shown: dict[str, int] = {}
+    for s in snippets:
+        for line in sanitize(s.snippet.code).splitlines():
+            if line.strip():
+                shown.setdefault(line.strip(), s.rank)
+    return shown
+
+
+def _once(lines: list[str], shown: dict[str, int]) -> list[str]:
+    """The lines, each run of lines shown as a snippet already replaced by one pointer to it."""
+    out: list[str] = []
+    pointed: int | None = None
+    for line in lines:
+        rank = shown.get(line.strip())
+        if rank is None:
+            out.append(line)
+            pointed = None
+        elif rank != pointed:
+            out.append(f"(see [{rank}] above)")
+            pointed = rank
+    return out
 
 
 def _markdown_snippets(answer: Answer, snippets: list[Any]) -> Iterator[str]:
@@ -172,7 +200,9 @@ def _markdown_snippets(answer: Answer, snippets: list[Any]) -> Iterator[str]:
             yield ""
 
 
-def _markdown_explanation(answer: Answer, passages: list[Any], full: bool) -> Iterator[str]:
+def _markdown_explanation(
+    answer: Answer, passages: list[Any], full: bool, shown: dict[str, int] | None = None
+) -> Iterator[str]:
     if answer.key_points and answer.relevant:
         yield "**Key points**"
         yield ""
@@ -188,6 +218,7 @@ def _markdown_explanation(answer: Answer, passages: list[Any], full: bool) -> It
         # A passage's lines as they are, in a fence: a comment line (`# Rollback Update`) would be a heading and
         # two command lines one paragraph in a blockquote.
         yield from (
-            f"   {line}" if line else "" for line in _fence("\n".join(_passage_lines(hit, answer, full)), "text")
+            f"   {line}" if line else ""
+            for line in _fence("\n".join(_once(_passage_lines(hit, answer, full), shown or {})), "text")
         )
         yield ""

@@ -419,6 +419,8 @@ class IndexStore:
             progress("writing index", 0, 1)
         self._write_generation(new_manifest, chunks, snippets, chunk_hashes, snippet_hashes, cvecs, svecs, old_gen)
         journal.discard()  # every vector is in the live generation now
+        if progress:
+            progress("writing index", 1, 1)  # the last stage reports too: a build ends at 100%
         report.chunks, report.snippets, report.wrote = len(chunks), len(snippets), True
         report.seconds = time.perf_counter() - started
         return report
