@@ -37,6 +37,7 @@ class _Section:
     heading_line: int | None  # 0-based line of the heading, None before the first heading
     blocks: list[tuple[int, int]] = field(default_factory=list)  # top-level block line ranges, 0-based [a, b)
     labels: set[int] = field(default_factory=set)  # blocks (by index) that are short one-line paragraphs
+    heads: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)  # table rows → their header lines
     groups: list[Snippet] = field(default_factory=list)  # command groups of long shell fences
     snippets: list[Snippet] = field(default_factory=list)
 
@@ -97,7 +98,10 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
             if tok.type == "paragraph_open" and tok.map[1] - tok.map[0] == 1:
                 if len(lines[tok.map[0]].strip()) <= LABEL_CHARS:
                     section.labels.add(len(section.blocks))
-            section.blocks.append((tok.map[0], tok.map[1]))
+            if tok.type == "table_open":
+                _table_blocks(section, tokens, i, lines)
+            else:
+                section.blocks.append((tok.map[0], tok.map[1]))
         if tok.type in ("fence", "code_block") and tok.map:
             fence_lines.update(range(tok.map[0], tok.map[1]))
             found = fence_snippets(tok, path, section.headings, last_prose)
@@ -116,6 +120,29 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
         chunks.extend(_section_chunks(section, lines, fence_lines, path, generated))
         chunks.extend(_group_chunks(section, lines, generated))
     return chunks
+
+
+def _table_blocks(section: _Section, tokens: list[Any], i: int, lines: list[str]) -> None:
+    """A table is one block; a table too big for one passage is split by rows into blocks that each fit, every
+    piece after the first carrying the table's header row and separator (section.heads) so it reads alone."""
+    a, b = tokens[i].map
+    body = next((t for t in tokens[i + 1 :] if t.type in ("tbody_open", "table_close")), None)
+    if body is None or body.type != "tbody_open" or sum(len(ln) for ln in lines[a:b]) <= MAX_CHUNK_CHARS:
+        section.blocks.append((a, b))
+        return
+    head = (a, body.map[0])
+    budget = MAX_CHUNK_CHARS - sum(len(ln) for ln in lines[head[0] : head[1]])
+    start, size = a, sum(len(ln) for ln in lines[head[0] : head[1]])
+    for row in range(body.map[0], b):  # a table row is one source line
+        if row > start and size + len(lines[row]) > (MAX_CHUNK_CHARS if start == a else budget):
+            section.blocks.append((start, row))
+            if start != a:
+                section.heads[(start, row)] = head
+            start, size = row, 0
+        size += len(lines[row])
+    section.blocks.append((start, b))
+    if start != a:
+        section.heads[(start, b)] = head
 
 
 def note_title(path: str) -> str:
@@ -169,7 +196,8 @@ def _section_chunks(
     pieces: list[list[tuple[int, int]]] = [[]]
     size = 0
     for a, b in _labelled_blocks(section):
-        block_size = sum(len(line) for line in lines[a:b])
+        head = section.heads.get((a, b), (a, a))
+        block_size = sum(len(line) for line in lines[a:b]) + sum(len(line) for line in lines[head[0] : head[1]])
         if pieces[-1] and size + block_size > MAX_CHUNK_CHARS:
             pieces.append([])
             size = 0
@@ -177,7 +205,7 @@ def _section_chunks(
         size += block_size
     for n, piece in enumerate(pieces):
         a, b = piece[0][0], piece[-1][1]
-        body = _body(lines, a, b, fence_lines, piece)
+        body = _body(lines, fence_lines, piece, section.heads)
         if not has_content(body):
             continue
         start = section.heading_line if n == 0 and section.heading_line is not None else a
@@ -198,13 +226,20 @@ def _labelled_blocks(section: _Section) -> list[tuple[int, int]]:
     return out
 
 
-def _body(lines: list[str], a: int, b: int, fence_lines: set[int], blocks: list[tuple[int, int]]) -> str:
-    """Source lines of the blocks, fences byte-exact, markup cleaned elsewhere, no runs of blank lines."""
+def _body(
+    lines: list[str],
+    fence_lines: set[int],
+    blocks: list[tuple[int, int]],
+    heads: dict[tuple[int, int], tuple[int, int]],
+) -> str:
+    """Source lines of the blocks, fences byte-exact, markup cleaned elsewhere, no runs of blank lines; the
+    rows of a split table after their header."""
     out: list[str] = []
     for start, end in blocks:
         if out and out[-1].strip():
             out.append("\n")
-        for idx in range(start, end):
+        head = heads.get((start, end))
+        for idx in [*range(*head), *range(start, end)] if head else range(start, end):
             line = lines[idx] if idx in fence_lines else clean_markup(lines[idx])
             if idx not in fence_lines and not line.strip():
                 if out and not out[-1].strip():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.chunks import chunk_markdown
+from assistant.chunks import MAX_CHUNK_CHARS, chunk_markdown
 from assistant.notes import scan
 
 VAULT_NOTE = (
@@ -86,3 +86,32 @@ def test_a_folder_readme_is_named_by_its_folder() -> None:
     assert note_title("runbooks/etcd-backup/README.md") == "etcd backup"
     assert note_title("docs/networking/_index.md") == "networking"
     assert note_title("README.md") == "README"
+
+
+def _ports_table(rows: int) -> str:
+    lines = ["| port | protocol | component | what it is for |", "|---:|---|---|---|"]
+    lines += [f"| {30000 + n} | TCP | service-{n:03d} | NodePort of the team's service number {n:03d} |" for n in range(rows)]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_big_table_is_split_by_rows_each_piece_with_its_header() -> None:
+    text = "# Network\n\n## Ports\n\nOpen these ports:\n\n" + _ports_table(120) + "\nThat is all.\n"
+    chunks = chunk_markdown(text, "runbooks/ports.md")
+    lines = text.splitlines()
+    assert len(chunks) > 5
+    assert all(len(c.text) <= MAX_CHUNK_CHARS + 200 for c in chunks)
+    assert all(c.headings == ("Network", "Ports") for c in chunks)
+    assert chunks[0].start_line == 3 and chunks[0].text.startswith("Open these ports:\n\n| port |")
+    for c in chunks[1:]:
+        body = c.text.splitlines()
+        assert body[:2] == lines[6:8]  # the header row and the separator
+        assert lines[c.start_line - 1] == body[2]  # the start line is the piece's first row
+    rows = [row for c in chunks for row in c.text.splitlines() if row.startswith("| 3")]
+    assert rows == lines[8:128]  # every row once, in order
+    assert chunks[-1].text.endswith("| 30119 | TCP | service-119 | NodePort of the team's service number 119 |\n\nThat is all.")
+
+
+def test_a_small_table_stays_one_block() -> None:
+    text = "# Ports\n\n" + _ports_table(3)
+    [chunk] = chunk_markdown(text, "ports.md")
+    assert chunk.text == _ports_table(3).rstrip("\n")
