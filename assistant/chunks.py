@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from assistant.markup import clean_markup
+from assistant.markup import CALLOUT, WIKILINK, clean_markup
 from assistant.model import Chunk, Snippet
 from assistant.snippets import SOURCE_LINE, fence_snippets, inline_snippets, inline_text, yaml_docs
 
@@ -72,10 +72,20 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
     sections = [_Section(base, None)]
     stack: list[tuple[int, str]] = []
     fence_lines: set[int] = set()
+    diagram_lines = _diagram_lines(lines)
     last_prose = ""
+    aside = False  # inside a callout: an aside, not the prose that introduces the code after it
     i = 0
     while i < len(tokens):
         tok = tokens[i]
+        if tok.type == "blockquote_open" and tok.level == 0 and tok.map:
+            aside = bool(CALLOUT.match(lines[tok.map[0]]))
+            last_prose = "" if aside else last_prose  # the prose before a callout does not introduce what follows
+        elif tok.type == "blockquote_close" and tok.level == 0:
+            aside = False
+        if tok.map and all(n in diagram_lines for n in range(tok.map[0], tok.map[1])):
+            i += 1
+            continue  # a diagram's source (`{{< mermaid >}}`): a reader sees a picture, not this text
         if tok.type == "heading_open" and tok.level == 0 and use_headings:
             level = int(tok.tag[1])
             heading = inline_text(tokens[i + 1]) or "(untitled)"
@@ -111,15 +121,32 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
         elif tok.type == "inline" and tok.map:
             section.snippets.extend(inline_snippets(tok, path, section.headings))
             prose = inline_text(tok)
-            if prose:
+            if prose and not aside:
                 last_prose = prose
         i += 1
 
     chunks: list[Chunk] = []
     for section in sections:
-        chunks.extend(_section_chunks(section, lines, fence_lines, path, generated))
+        chunks.extend(_section_chunks(section, lines, fence_lines, path, generated, diagram_lines))
         chunks.extend(_group_chunks(section, lines, generated))
     return chunks
+
+
+_DIAGRAM_OPEN = re.compile(r"^\s*\{\{[<%]\s*mermaid\b[^}]*[>%]\}\}\s*$")
+_DIAGRAM_CLOSE = re.compile(r"^\s*\{\{[<%]\s*/\s*mermaid\s*[>%]\}\}\s*$")
+
+
+def _diagram_lines(lines: list[str]) -> set[int]:
+    """Lines of Hugo `{{< mermaid >}}` … `{{< /mermaid >}}` diagrams, their shortcodes included."""
+    found: set[int] = set()
+    start = None
+    for n, line in enumerate(lines):
+        if start is None and "mermaid" in line and _DIAGRAM_OPEN.match(line):
+            start = n
+        elif start is not None and _DIAGRAM_CLOSE.match(line):
+            found.update(range(start, n + 1))
+            start = None
+    return found
 
 
 def _table_blocks(section: _Section, tokens: list[Any], i: int, lines: list[str]) -> None:
@@ -187,7 +214,12 @@ def _group_chunks(section: _Section, lines: list[str], generated: bool) -> Itera
 
 
 def _section_chunks(
-    section: _Section, lines: list[str], fence_lines: set[int], path: str, generated: bool
+    section: _Section,
+    lines: list[str],
+    fence_lines: set[int],
+    path: str,
+    generated: bool,
+    diagram_lines: set[int] = frozenset(),  # type: ignore[assignment]
 ) -> Iterator[Chunk]:
     """One chunk per section; long sections split at block boundaries (a fence is one block, and so is a short
     label line with the list it introduces). Command groups that are passages of their own stay out."""
@@ -205,14 +237,24 @@ def _section_chunks(
         size += block_size
     for n, piece in enumerate(pieces):
         a, b = piece[0][0], piece[-1][1]
-        body = _body(lines, fence_lines, piece, section.heads)
+        body = _body(lines, fence_lines, piece, section.heads, diagram_lines)
         if not has_content(body):
             continue
         start = section.heading_line if n == 0 and section.heading_line is not None else a
         last = pieces[n + 1][0][0] if n + 1 < len(pieces) else b
         grouped = set(map(id, section.groups))
         snippets = tuple(s for s in section.snippets if a <= s.start_line - 1 < last and id(s) not in grouped)
-        yield Chunk(path, start + 1, b, section.headings, body, snippets, generated)
+        yield Chunk(path, start + 1, b, section.headings, body, snippets, generated, _links(lines, piece, fence_lines))
+
+
+def _links(lines: list[str], blocks: list[tuple[int, int]], fence_lines: set[int]) -> tuple[str, ...]:
+    """The notes the blocks' wikilinks point at, each once, in order (code is not searched)."""
+    found: dict[str, None] = {}
+    for a, b in blocks:
+        for idx in range(a, b):
+            if idx not in fence_lines and "[[" in lines[idx]:
+                found.update((m.group(1).strip(), None) for m in WIKILINK.finditer(lines[idx]) if m.group(1).strip())
+    return tuple(found)
 
 
 def _labelled_blocks(section: _Section) -> list[tuple[int, int]]:
@@ -231,15 +273,18 @@ def _body(
     fence_lines: set[int],
     blocks: list[tuple[int, int]],
     heads: dict[tuple[int, int], tuple[int, int]],
+    left_out: set[int] = frozenset(),  # type: ignore[assignment]
 ) -> str:
-    """Source lines of the blocks, fences byte-exact, markup cleaned elsewhere, no runs of blank lines; the
-    rows of a split table after their header."""
+    """Source lines of the blocks, fences byte-exact, markup cleaned elsewhere, no runs of blank lines, the lines
+    `left_out` (diagram sources) left out; the rows of a split table after their header."""
     out: list[str] = []
     for start, end in blocks:
         if out and out[-1].strip():
             out.append("\n")
         head = heads.get((start, end))
         for idx in [*range(*head), *range(start, end)] if head else range(start, end):
+            if idx in left_out:
+                continue
             line = lines[idx] if idx in fence_lines else clean_markup(lines[idx])
             if idx not in fence_lines and not line.strip():
                 if out and not out[-1].strip():

@@ -115,3 +115,82 @@ def test_a_small_table_stays_one_block() -> None:
     text = "# Ports\n\n" + _ports_table(3)
     [chunk] = chunk_markdown(text, "ports.md")
     assert chunk.text == _ports_table(3).rstrip("\n")
+
+
+VAULTS = Path(__file__).parent / "data" / "vaults"
+
+
+def _chunks(vault: str, key: str) -> list:  # type: ignore[type-arg]
+    return chunk_markdown((VAULTS / vault / key).read_text(), key)
+
+
+def test_callouts_read_as_titled_notes_in_passages_and_key_points() -> None:
+    from assistant.keypoints import candidate_lines
+
+    first, resize = _chunks("obsidian", "Storage/Persistent Volume Claims.md")
+    assert first.text.startswith("> Claims bind to volumes\n> A claim stays Pending until a volume")
+    assert "[!" not in first.text + resize.text
+    assert resize.text.endswith("> Warning\n> Shrinking a claim is not supported: the API server rejects a smaller storage request.")
+    points = [line for line, _ in candidate_lines(first.text)]
+    assert points == ["A claim stays Pending until a volume with enough capacity and a matching access mode exists."]
+    # a callout is an aside: the command after it is labelled by its section, not by the callout's text
+    [drain] = _chunks("obsidian", "Team/Node Drain.md")
+    assert [s.label for s in drain.snippets] == ["Node Drain"]
+
+
+def test_wikilinks_read_as_their_text_and_are_recorded_as_links() -> None:
+    from assistant.texts import chunk_lexical_text
+
+    _, resize = _chunks("obsidian", "Storage/Persistent Volume Claims.md")
+    assert "see the class settings\nand Team/Node Drain before moving the pod." in resize.text
+    assert "[[" not in chunk_lexical_text(resize) and "[[" not in resize.embed_text
+    assert resize.links == ("Storage Classes", "Team/Node Drain")
+    [drain] = _chunks("obsidian", "Team/Node Drain.md")
+    assert "See claims." in drain.text and drain.links == ("Persistent Volume Claims",)
+    # an embed stays an embed (no passage of its own), a link in code is code
+    text = "# Links\n\n![[diagram.png]]\n\n```bash\necho '[[x]]'\n```\n\nSee [[Pods#Lifecycle]].\n"
+    [chunk] = chunk_markdown(text, "links.md")
+    assert "![[diagram.png]]" in chunk.text and "echo '[[x]]'" in chunk.text and "See Pods > Lifecycle." in chunk.text
+    assert chunk.links == ("Pods",)
+
+
+def test_diagrams_output_and_bold_labels_are_never_key_points_or_excerpts() -> None:
+    from assistant.excerpt import excerpt
+    from assistant.keypoints import candidate_lines
+
+    [flow] = _chunks("obsidian", "Diagrams/Ingress flow.md")
+    assert "flowchart" not in flow.text and "Metrics" not in flow.text  # a {{< mermaid >}} diagram's source
+    assert "```mermaid\ngraph LR\n" in flow.text  # a fenced one stays, byte-exact
+    assert [s.lang for s in flow.snippets] == ["shell"]  # no diagram offered to run
+    assert [s.code for s in flow.snippets] == ["kubectl get ingress -A\n"]  # its output is not part of it
+    points = [line for line, _ in candidate_lines(flow.text)]
+    assert points == [
+        "How a request reaches a pod through the ingress controller and the service in front of the pods.",
+        "The ingress controller logs each request it routes to a service, with the status code it got back.",
+    ]
+    for question in ("ingress request client service pod", "ingress namespace web shop nginx hosts address ports"):
+        for line in excerpt(flow.text, question, n=3):
+            assert "<br" not in line and "-->" not in line and "NAMESPACE" not in line and "shop.example" not in line
+            assert not line.startswith("**")
+
+
+def test_a_template_that_runs_later_offers_no_placeholder() -> None:
+    from assistant.placeholders import find_placeholders
+
+    [alerting] = _chunks("runbooks", "alerting/alertmanager.md")
+    assert [find_placeholders(s.code, s.lang) for s in alerting.snippets] == [[], []]
+    assert find_placeholders("summary: '{{ $labels.instance }} is down'\n") == []
+    assert find_placeholders("image: {{ .Values.image | default \"nginx\" }}\n") == ['{{ .Values.image | default "nginx" }}']
+
+
+def test_labels_are_one_sentence_of_the_nearest_comment_never_output() -> None:
+    [chunk] = _chunks("runbooks", "shell/output.md")
+    got = [(s.label, s.code) for s in chunk.snippets]
+    assert got == [
+        ("Restart the web deployment", "kubectl rollout restart deploy/web\n"),  # not the wrapped paragraph
+        ("Watch it", "kubectl rollout status deploy/web\n"),  # kubectl's report is output
+        ("Checking a rollout", "$ kubectl get pods -l app=web\n"),  # the prompt's output is not offered either
+    ]
+    yaml_text = "# Pods\n\n```yaml\n# A pod for the demo. It runs nginx\n# on port 80 and nothing else.\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n```\n"
+    [pod] = chunk_markdown(yaml_text, "p.md")
+    assert pod.snippets[0].label == "A pod for the demo (Pod web)"
