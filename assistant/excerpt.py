@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 
-from assistant.keypoints import GENERIC
+from assistant.keypoints import GENERIC, line_roles, says_nothing
 from assistant.lexical import tokenize
 
-_SKIP = ("```", "~~~")
+_SHOWN = ("prose", "command", "comment", "code")  # never fence markers, program output or a diagram's source
 _LABEL = re.compile(r"^\s*[*_]*[^*_]{0,30}:[*_]*\s*$")  # "**Steps:**" introduces lines, says nothing itself
 
 
@@ -26,8 +26,9 @@ def _shared(terms: set[str], line: str) -> int:
 
 def excerpt(text: str, question: str, n: int = 2) -> list[str]:
     """Up to `n` lines of `text` (in their order), preferring lines that name words of the question; the first
-    lines when none does. Fence markers and blank lines are left out."""
-    lines = [line.rstrip() for line in text.splitlines() if line.strip() and not line.strip().startswith(_SKIP)]
+    lines when none does. Fence markers, program output, a diagram's source, markup alone and blank lines are
+    left out."""
+    lines = [line.rstrip() for line, role in line_roles(text) if role in _SHOWN and not says_nothing(line)]
     lines = [line for line in lines if not _LABEL.match(line)] or lines
     terms = _terms(question)
     scored = sorted(
