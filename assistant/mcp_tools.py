@@ -135,7 +135,10 @@ class NotesTools:
         def work() -> dict[str, Any]:
             info = self.assistant.status()
             if info["built"]:
-                info["files"] = [{"path": key, "chunks": len(spans)} for key, spans in self._chunk_spans().items()]
+                # every indexed note, as status counts them: a note with no passage (front matter only) has 0
+                spans = self._chunk_spans()
+                keys = sorted(set(self.assistant.store.manifest().get("files", {})) | set(spans))
+                info["files"] = [{"path": key, "chunks": len(spans.get(key, []))} for key in keys]
             return info
 
         with self.lock:  # no refresh: this reports how fresh the index is
@@ -270,6 +273,8 @@ def answer_markdown(answer: Answer) -> str:
         passages.append("## Passages")
         for h in answer.passages:
             where = f"`{h.chunk.path}:{h.chunk.start_line}-{h.chunk.end_line}`"
+            if h.also_in:  # the same text elsewhere in the notes
+                where += " (also in " + ", ".join(f"`{path}:{line}`" for path, line in h.also_in) + ")"
             passages.append(f"### {h.rank}. {' › '.join(h.chunk.headings) or h.chunk.path} — {where}")
             text, cut = _cut(h.chunk.text, PASSAGE_LINES)
             passages.append(text)
@@ -296,7 +301,9 @@ def notes_markdown(info: dict[str, Any]) -> str:
         lines.append(f"No index yet{': ' + info['problem'] if info.get('problem') else ''} (search_notes builds it).")
         return "\n".join(lines) + "\n"
     stale = [f"{key} ({kind})" for kind, keys in info["stale"].items() for key in keys]
-    lines.append(f"Built {info['built_at']}: {len(info['files'])} files, {info['chunks']} sections.")
+    empty = len(info.get("without_passages", []))
+    files = f"{len(info['files'])} files ({empty} with no passage)" if empty else f"{len(info['files'])} files"
+    lines.append(f"Built {info['built_at']}: {files}, {info['chunks']} sections.")
     lines.append(f"Stale: {', '.join(stale)}." if stale else "Up to date.")
     lines += [f"- {f['path']} ({f['chunks']} sections)" for f in info["files"]]
     return "\n".join(lines) + "\n"
