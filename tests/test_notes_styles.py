@@ -90,7 +90,9 @@ def test_a_folder_readme_is_named_by_its_folder() -> None:
 
 def _ports_table(rows: int) -> str:
     lines = ["| port | protocol | component | what it is for |", "|---:|---|---|---|"]
-    lines += [f"| {30000 + n} | TCP | service-{n:03d} | NodePort of the team's service number {n:03d} |" for n in range(rows)]
+    lines += [
+        f"| {30000 + n} | TCP | service-{n:03d} | NodePort of the team's service number {n:03d} |" for n in range(rows)
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -108,7 +110,9 @@ def test_a_big_table_is_split_by_rows_each_piece_with_its_header() -> None:
         assert lines[c.start_line - 1] == body[2]  # the start line is the piece's first row
     rows = [row for c in chunks for row in c.text.splitlines() if row.startswith("| 3")]
     assert rows == lines[8:128]  # every row once, in order
-    assert chunks[-1].text.endswith("| 30119 | TCP | service-119 | NodePort of the team's service number 119 |\n\nThat is all.")
+    assert chunks[-1].text.endswith(
+        "| 30119 | TCP | service-119 | NodePort of the team's service number 119 |\n\nThat is all."
+    )
 
 
 def test_a_small_table_stays_one_block() -> None:
@@ -130,7 +134,9 @@ def test_callouts_read_as_titled_notes_in_passages_and_key_points() -> None:
     first, resize = _chunks("obsidian", "Storage/Persistent Volume Claims.md")
     assert first.text.startswith("> Claims bind to volumes\n> A claim stays Pending until a volume")
     assert "[!" not in first.text + resize.text
-    assert resize.text.endswith("> Warning\n> Shrinking a claim is not supported: the API server rejects a smaller storage request.")
+    assert resize.text.endswith(
+        "> Warning\n> Shrinking a claim is not supported: the API server rejects a smaller storage request."
+    )
     points = [line for line, _ in candidate_lines(first.text)]
     assert points == ["A claim stays Pending until a volume with enough capacity and a matching access mode exists."]
     # a callout is an aside: the command after it is labelled by its section, not by the callout's text
@@ -180,7 +186,9 @@ def test_a_template_that_runs_later_offers_no_placeholder() -> None:
     [alerting] = _chunks("runbooks", "alerting/alertmanager.md")
     assert [find_placeholders(s.code, s.lang) for s in alerting.snippets] == [[], []]
     assert find_placeholders("summary: '{{ $labels.instance }} is down'\n") == []
-    assert find_placeholders("image: {{ .Values.image | default \"nginx\" }}\n") == ['{{ .Values.image | default "nginx" }}']
+    assert find_placeholders('image: {{ .Values.image | default "nginx" }}\n') == [
+        '{{ .Values.image | default "nginx" }}'
+    ]
 
 
 def test_labels_are_one_sentence_of_the_nearest_comment_never_output() -> None:
@@ -191,6 +199,82 @@ def test_labels_are_one_sentence_of_the_nearest_comment_never_output() -> None:
         ("Watch it", "kubectl rollout status deploy/web\n"),  # kubectl's report is output
         ("Checking a rollout", "$ kubectl get pods -l app=web\n"),  # the prompt's output is not offered either
     ]
-    yaml_text = "# Pods\n\n```yaml\n# A pod for the demo. It runs nginx\n# on port 80 and nothing else.\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n```\n"
+    yaml_text = (
+        "# Pods\n\n```yaml\n# A pod for the demo. It runs nginx\n# on port 80 and nothing else.\n"
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n```\n"
+    )
     [pod] = chunk_markdown(yaml_text, "p.md")
     assert pod.snippets[0].label == "A pod for the demo (Pod web)"
+
+
+def _vault_assistant(vault: str, tmp_path: Path, embedder):  # type: ignore[no-untyped-def]
+    import shutil
+
+    from assistant.config import Settings
+    from assistant.core import Assistant
+
+    notes = tmp_path / vault
+    shutil.copytree(VAULTS / vault, notes)
+    assistant = Assistant(Settings((notes,), tmp_path / "index"), notice=lambda m: None, embedder=embedder)
+    return assistant, assistant.update()
+
+
+def test_the_same_passage_in_two_files_shows_once_with_both_sources(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from assistant.plain import markdown, plain_text
+    from assistant.render import passage_view
+
+    assistant, _ = _vault_assistant("runbooks", tmp_path, embedder)
+    answer = assistant.ask("take a snapshot of etcd before an upgrade", k=5)
+    texts = [h.chunk.text for h in answer.passages]
+    assert len(texts) == len(set(texts))
+    [snap] = [h for h in answer.passages if h.chunk.headings[-1] == "Take a snapshot"]
+    other = "README.md" if snap.chunk.path == "docs/etcd-backup.md" else "docs/etcd-backup.md"
+    assert snap.also_in == ((other, {"README.md": 5, "docs/etcd-backup.md": 3}[other]),)
+    data = answer.to_json()["passages"][snap.rank - 1]
+    assert data["also_in"] == [{"path": other, "start_line": snap.also_in[0][1]}]
+    assert f"(also in {other}:{snap.also_in[0][1]})" in plain_text(answer)
+    assert f"(also in {other}:{snap.also_in[0][1]})" in markdown(answer)
+    assert f"(also in {other}:{snap.also_in[0][1]})" in passage_view(snap, answer.question, False, 200).plain
+    # deterministic: the same answer again, and the next page holds no copy of a passage shown before
+    assert [h.chunk.path for h in assistant.ask("take a snapshot of etcd before an upgrade", k=5).passages] == [
+        h.chunk.path for h in answer.passages
+    ]
+
+
+def test_a_passage_inside_a_larger_one_is_one_result() -> None:
+    from assistant.search import same_text, text_key
+
+    section = (
+        "Drain the node first.\n\n```bash\n# Drain it\nkubectl drain node-3 --ignore-daemonsets\n```\n\nThen patch it."
+    )
+    group = "# Drain it\nkubectl drain node-3 --ignore-daemonsets"
+    assert same_text(text_key(group), text_key(section))
+    assert not same_text(text_key("kubectl drain"), text_key(section))  # a few words in common are no copy
+    assert not same_text(text_key("Drain the node first and"), text_key(section))  # a part of a line is not
+
+
+def test_status_index_and_list_notes_count_the_same_files(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from assistant.mcp_tools import NotesTools, notes_markdown
+
+    assistant, report = _vault_assistant("obsidian", tmp_path, embedder)
+    assert report.files == 5 and report.without_passages == ["Inbox/empty idea.md"]
+    info = assistant.status()
+    assert info["files"] == 5 and info["without_passages"] == ["Inbox/empty idea.md"]
+    listed = NotesTools(assistant, watch=False).notes()
+    assert len(listed["files"]) == 5 and {"path": "Inbox/empty idea.md", "chunks": 0} in listed["files"]
+    assert "5 files (1 with no passage)" in notes_markdown(listed)
+
+
+def test_a_wikilink_names_the_note_it_points_at(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    assistant, _ = _vault_assistant("obsidian", tmp_path, embedder)
+    answer = assistant.ask("resize a persistent volume claim", k=5)
+    [resize] = [h for h in answer.passages if h.chunk.headings[-1] == "Resize a claim"]
+    assert resize.links == (
+        ("Storage Classes", "Storage/Storage Classes.md"),
+        ("Team/Node Drain", "Team/Node Drain.md"),
+    )
+    assert answer.to_json()["passages"][resize.rank - 1]["links"][0] == {
+        "target": "Storage Classes",
+        "path": "Storage/Storage Classes.md",
+    }
+    assert assistant.note_named("No Such Note") == ""
