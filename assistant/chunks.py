@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import islice
 from typing import Any
 
 from assistant.markup import CALLOUT, WIKILINK, clean_markup
@@ -108,10 +109,7 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
             if tok.type == "paragraph_open" and tok.map[1] - tok.map[0] == 1:
                 if len(lines[tok.map[0]].strip()) <= LABEL_CHARS:
                     section.labels.add(len(section.blocks))
-            if tok.type == "table_open":
-                _table_blocks(section, tokens, i, lines)
-            else:
-                section.blocks.append((tok.map[0], tok.map[1]))
+            _block(section, tokens, i, lines)
         if tok.type in ("fence", "code_block") and tok.map:
             fence_lines.update(range(tok.map[0], tok.map[1]))
             found = fence_snippets(tok, path, section.headings, last_prose)
@@ -149,27 +147,55 @@ def _diagram_lines(lines: list[str]) -> set[int]:
     return found
 
 
-def _table_blocks(section: _Section, tokens: list[Any], i: int, lines: list[str]) -> None:
-    """A table is one block; a table too big for one passage is split by rows into blocks that each fit, every
-    piece after the first carrying the table's header row and separator (section.heads) so it reads alone."""
-    a, b = tokens[i].map
-    body = next((t for t in tokens[i + 1 :] if t.type in ("tbody_open", "table_close")), None)
-    if body is None or body.type != "tbody_open" or sum(len(ln) for ln in lines[a:b]) <= MAX_CHUNK_CHARS:
+_HTML_ROW = re.compile(r"\s*(?:<tr\b|<li\b|<dt\b|<div\b|</div>\s*<div\b)", re.I)
+
+
+def _block(section: _Section, tokens: list[Any], i: int, lines: list[str]) -> None:
+    """A top-level block into the section: whole when it fits a passage, else split where it may be cut into
+    pieces that each fit. A table by rows, every piece after the first carrying the header row and separator
+    (section.heads) so it reads alone; a list by its items; HTML (the reference pages' tables) by rows, items
+    or divisions; a paragraph by lines. A fence is never cut: its code stays byte-exact."""
+    tok = tokens[i]
+    a, b = tok.map
+    if tok.type in ("fence", "code_block") or sum(len(ln) for ln in lines[a:b]) <= MAX_CHUNK_CHARS:
         section.blocks.append((a, b))
         return
-    head = (a, body.map[0])
-    budget = MAX_CHUNK_CHARS - sum(len(ln) for ln in lines[head[0] : head[1]])
-    start, size = a, sum(len(ln) for ln in lines[head[0] : head[1]])
-    for row in range(body.map[0], b):  # a table row is one source line
-        if row > start and size + len(lines[row]) > (MAX_CHUNK_CHARS if start == a else budget):
-            section.blocks.append((start, row))
-            if start != a:
-                section.heads[(start, row)] = head
-            start, size = row, 0
-        size += len(lines[row])
-    section.blocks.append((start, b))
-    if start != a:
-        section.heads[(start, b)] = head
+    head = (a, a)
+    cuts: list[int] = []
+    if tok.type == "table_open":
+        body = next((t for t in islice(tokens, i + 1, None) if t.type in ("tbody_open", "table_close")), None)
+        if body is not None and body.type == "tbody_open" and body.map:
+            head = (a, body.map[0])
+            cuts = list(range(body.map[0] + 1, b))  # a table row is one source line
+    elif tok.type in ("bullet_list_open", "ordered_list_open"):
+        level = tok.level + 1
+        for t in islice(tokens, i + 1, None):
+            if t.level < level:
+                break
+            if t.type == "list_item_open" and t.level == level and t.map and t.map[0] > a:
+                cuts.append(t.map[0])
+    elif tok.type == "html_block":
+        cuts = [n for n in range(a + 1, b) if _HTML_ROW.match(lines[n])] or list(range(a + 1, b))
+    elif tok.type == "paragraph_open":
+        cuts = list(range(a + 1, b))
+    if not cuts:
+        section.blocks.append((a, b))
+        return
+    head_size = sum(len(ln) for ln in lines[head[0] : head[1]])
+    start, size = a, sum(len(ln) for ln in lines[a : cuts[0]])
+    for cut, nxt in zip(cuts, [*cuts[1:], b], strict=True):
+        part = sum(len(ln) for ln in lines[cut:nxt])
+        if size + part > MAX_CHUNK_CHARS:
+            _add(section, start, cut, a, head)
+            start, size = cut, head_size
+        size += part
+    _add(section, start, b, a, head)
+
+
+def _add(section: _Section, start: int, end: int, first: int, head: tuple[int, int]) -> None:
+    section.blocks.append((start, end))
+    if start != first and head[1] > head[0]:
+        section.heads[(start, end)] = head
 
 
 def note_title(path: str) -> str:

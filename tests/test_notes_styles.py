@@ -278,3 +278,32 @@ def test_a_wikilink_names_the_note_it_points_at(tmp_path: Path, embedder) -> Non
         "path": "Storage/Storage Classes.md",
     }
     assert assistant.note_named("No Such Note") == ""
+
+
+def test_a_big_list_or_html_table_is_split_by_items_or_rows() -> None:
+    items = "".join(
+        f"- **field{n:02d}** (string)\n\n  What field {n:02d} of the spec sets, in two lines of text\n"
+        "  that say something about it.\n\n"
+        for n in range(40)
+    )
+    text = "# Spec\n\n## Fields\n\n" + items + "```yaml\n" + "key: value\n" * 200 + "```\n"
+    chunks = chunk_markdown(text, "reference/spec.md")
+    lines = text.splitlines()
+    assert all(c.headings == ("Spec", "Fields") for c in chunks)
+    pieces = [c for c in chunks if "field" in c.text]
+    assert len(pieces) > 3 and all(len(c.text) <= MAX_CHUNK_CHARS for c in pieces)
+    assert all(lines[c.start_line - 1].startswith("- **field") for c in pieces[1:])  # each piece at an item
+    assert [c for c in chunks if "key: value" in c.text][0].text.count("key: value") == 200  # a fence is whole
+    rows = "".join(
+        f"<tr><td><code>option{n:02d}</code></td><td>What option {n:02d} does to the kubelet, at length.</td></tr>\n"
+        for n in range(40)
+    )
+    html = (
+        "# Kubelet\n\n<table>\n<thead><tr><th>Field</th><th>Description</th></tr></thead>\n<tbody>\n"
+        + rows
+        + "</tbody>\n</table>\n"
+    )
+    chunks = chunk_markdown(html, "kubelet.md")
+    assert len(chunks) > 1 and all(len(c.text) <= MAX_CHUNK_CHARS for c in chunks)
+    assert all(html.splitlines()[c.start_line - 1].startswith("<tr>") for c in chunks[1:])
+    assert "".join(c.text for c in chunks).count("What option") == 40
