@@ -112,4 +112,6 @@ def _passage_json(h: Hit) -> dict[str, Any]:
         "end_line": h.chunk.end_line,
         "headings": list(h.chunk.headings),
         "text": h.chunk.text,
+        "also_in": [{"path": path, "start_line": line} for path, line in h.also_in],  # the same text elsewhere
+        "links": [{"target": target, "path": path or None} for target, path in h.links],  # its wikilinks
     }

@@ -10,13 +10,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import islice
 from typing import Any
 
-from assistant.markup import clean_markup
+from assistant.markup import CALLOUT, WIKILINK, clean_markup
 from assistant.model import Chunk, Snippet
 from assistant.snippets import SOURCE_LINE, fence_snippets, inline_snippets, inline_text, yaml_docs
 
-CHUNKER_VERSION = "20"
+CHUNKER_VERSION = "22"
 MAX_CHUNK_CHARS = 1500
 MAX_HEADINGS = 2000  # beyond this a file is chunked by size alone (pathological inputs)
 LABEL_CHARS = 80  # a one-line paragraph this short, right before a list, is that list's label ("Calico")
@@ -37,6 +38,7 @@ class _Section:
     heading_line: int | None  # 0-based line of the heading, None before the first heading
     blocks: list[tuple[int, int]] = field(default_factory=list)  # top-level block line ranges, 0-based [a, b)
     labels: set[int] = field(default_factory=set)  # blocks (by index) that are short one-line paragraphs
+    heads: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)  # table rows → their header lines
     groups: list[Snippet] = field(default_factory=list)  # command groups of long shell fences
     snippets: list[Snippet] = field(default_factory=list)
 
@@ -71,10 +73,20 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
     sections = [_Section(base, None)]
     stack: list[tuple[int, str]] = []
     fence_lines: set[int] = set()
+    diagram_lines = _diagram_lines(lines)
     last_prose = ""
+    aside = False  # inside a callout: an aside, not the prose that introduces the code after it
     i = 0
     while i < len(tokens):
         tok = tokens[i]
+        if tok.type == "blockquote_open" and tok.level == 0 and tok.map:
+            aside = bool(CALLOUT.match(lines[tok.map[0]]))
+            last_prose = "" if aside else last_prose  # the prose before a callout does not introduce what follows
+        elif tok.type == "blockquote_close" and tok.level == 0:
+            aside = False
+        if tok.map and all(n in diagram_lines for n in range(tok.map[0], tok.map[1])):
+            i += 1
+            continue  # a diagram's source (`{{< mermaid >}}`): a reader sees a picture, not this text
         if tok.type == "heading_open" and tok.level == 0 and use_headings:
             level = int(tok.tag[1])
             heading = inline_text(tokens[i + 1]) or "(untitled)"
@@ -97,7 +109,7 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
             if tok.type == "paragraph_open" and tok.map[1] - tok.map[0] == 1:
                 if len(lines[tok.map[0]].strip()) <= LABEL_CHARS:
                     section.labels.add(len(section.blocks))
-            section.blocks.append((tok.map[0], tok.map[1]))
+            _block(section, tokens, i, lines)
         if tok.type in ("fence", "code_block") and tok.map:
             fence_lines.update(range(tok.map[0], tok.map[1]))
             found = fence_snippets(tok, path, section.headings, last_prose)
@@ -107,15 +119,83 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
         elif tok.type == "inline" and tok.map:
             section.snippets.extend(inline_snippets(tok, path, section.headings))
             prose = inline_text(tok)
-            if prose:
+            if prose and not aside:
                 last_prose = prose
         i += 1
 
     chunks: list[Chunk] = []
     for section in sections:
-        chunks.extend(_section_chunks(section, lines, fence_lines, path, generated))
+        chunks.extend(_section_chunks(section, lines, fence_lines, path, generated, diagram_lines))
         chunks.extend(_group_chunks(section, lines, generated))
     return chunks
+
+
+_DIAGRAM_OPEN = re.compile(r"^\s*\{\{[<%]\s*mermaid\b[^}]*[>%]\}\}\s*$")
+_DIAGRAM_CLOSE = re.compile(r"^\s*\{\{[<%]\s*/\s*mermaid\s*[>%]\}\}\s*$")
+
+
+def _diagram_lines(lines: list[str]) -> set[int]:
+    """Lines of Hugo `{{< mermaid >}}` … `{{< /mermaid >}}` diagrams, their shortcodes included."""
+    found: set[int] = set()
+    start = None
+    for n, line in enumerate(lines):
+        if start is None and "mermaid" in line and _DIAGRAM_OPEN.match(line):
+            start = n
+        elif start is not None and _DIAGRAM_CLOSE.match(line):
+            found.update(range(start, n + 1))
+            start = None
+    return found
+
+
+_HTML_ROW = re.compile(r"\s*(?:<tr\b|<li\b|<dt\b|<div\b|</div>\s*<div\b)", re.I)
+
+
+def _block(section: _Section, tokens: list[Any], i: int, lines: list[str]) -> None:
+    """A top-level block into the section: whole when it fits a passage, else split where it may be cut into
+    pieces that each fit. A table by rows, every piece after the first carrying the header row and separator
+    (section.heads) so it reads alone; a list by its items; HTML (the reference pages' tables) by rows, items
+    or divisions; a paragraph by lines. A fence is never cut: its code stays byte-exact."""
+    tok = tokens[i]
+    a, b = tok.map
+    if tok.type in ("fence", "code_block") or sum(len(ln) for ln in lines[a:b]) <= MAX_CHUNK_CHARS:
+        section.blocks.append((a, b))
+        return
+    head = (a, a)
+    cuts: list[int] = []
+    if tok.type == "table_open":
+        body = next((t for t in islice(tokens, i + 1, None) if t.type in ("tbody_open", "table_close")), None)
+        if body is not None and body.type == "tbody_open" and body.map:
+            head = (a, body.map[0])
+            cuts = list(range(body.map[0] + 1, b))  # a table row is one source line
+    elif tok.type in ("bullet_list_open", "ordered_list_open"):
+        level = tok.level + 1
+        for t in islice(tokens, i + 1, None):
+            if t.level < level:
+                break
+            if t.type == "list_item_open" and t.level == level and t.map and t.map[0] > a:
+                cuts.append(t.map[0])
+    elif tok.type == "html_block":
+        cuts = [n for n in range(a + 1, b) if _HTML_ROW.match(lines[n])] or list(range(a + 1, b))
+    elif tok.type == "paragraph_open":
+        cuts = list(range(a + 1, b))
+    if not cuts:
+        section.blocks.append((a, b))
+        return
+    head_size = sum(len(ln) for ln in lines[head[0] : head[1]])
+    start, size = a, sum(len(ln) for ln in lines[a : cuts[0]])
+    for cut, nxt in zip(cuts, [*cuts[1:], b], strict=True):
+        part = sum(len(ln) for ln in lines[cut:nxt])
+        if size + part > MAX_CHUNK_CHARS:
+            _add(section, start, cut, a, head)
+            start, size = cut, head_size
+        size += part
+    _add(section, start, b, a, head)
+
+
+def _add(section: _Section, start: int, end: int, first: int, head: tuple[int, int]) -> None:
+    section.blocks.append((start, end))
+    if start != first and head[1] > head[0]:
+        section.heads[(start, end)] = head
 
 
 def note_title(path: str) -> str:
@@ -160,7 +240,12 @@ def _group_chunks(section: _Section, lines: list[str], generated: bool) -> Itera
 
 
 def _section_chunks(
-    section: _Section, lines: list[str], fence_lines: set[int], path: str, generated: bool
+    section: _Section,
+    lines: list[str],
+    fence_lines: set[int],
+    path: str,
+    generated: bool,
+    diagram_lines: set[int] = frozenset(),  # type: ignore[assignment]
 ) -> Iterator[Chunk]:
     """One chunk per section; long sections split at block boundaries (a fence is one block, and so is a short
     label line with the list it introduces). Command groups that are passages of their own stay out."""
@@ -169,7 +254,8 @@ def _section_chunks(
     pieces: list[list[tuple[int, int]]] = [[]]
     size = 0
     for a, b in _labelled_blocks(section):
-        block_size = sum(len(line) for line in lines[a:b])
+        head = section.heads.get((a, b), (a, a))
+        block_size = sum(len(line) for line in lines[a:b]) + sum(len(line) for line in lines[head[0] : head[1]])
         if pieces[-1] and size + block_size > MAX_CHUNK_CHARS:
             pieces.append([])
             size = 0
@@ -177,14 +263,24 @@ def _section_chunks(
         size += block_size
     for n, piece in enumerate(pieces):
         a, b = piece[0][0], piece[-1][1]
-        body = _body(lines, a, b, fence_lines, piece)
+        body = _body(lines, fence_lines, piece, section.heads, diagram_lines)
         if not has_content(body):
             continue
         start = section.heading_line if n == 0 and section.heading_line is not None else a
         last = pieces[n + 1][0][0] if n + 1 < len(pieces) else b
         grouped = set(map(id, section.groups))
         snippets = tuple(s for s in section.snippets if a <= s.start_line - 1 < last and id(s) not in grouped)
-        yield Chunk(path, start + 1, b, section.headings, body, snippets, generated)
+        yield Chunk(path, start + 1, b, section.headings, body, snippets, generated, _links(lines, piece, fence_lines))
+
+
+def _links(lines: list[str], blocks: list[tuple[int, int]], fence_lines: set[int]) -> tuple[str, ...]:
+    """The notes the blocks' wikilinks point at, each once, in order (code is not searched)."""
+    found: dict[str, None] = {}
+    for a, b in blocks:
+        for idx in range(a, b):
+            if idx not in fence_lines and "[[" in lines[idx]:
+                found.update((m.group(1).strip(), None) for m in WIKILINK.finditer(lines[idx]) if m.group(1).strip())
+    return tuple(found)
 
 
 def _labelled_blocks(section: _Section) -> list[tuple[int, int]]:
@@ -198,13 +294,23 @@ def _labelled_blocks(section: _Section) -> list[tuple[int, int]]:
     return out
 
 
-def _body(lines: list[str], a: int, b: int, fence_lines: set[int], blocks: list[tuple[int, int]]) -> str:
-    """Source lines of the blocks, fences byte-exact, markup cleaned elsewhere, no runs of blank lines."""
+def _body(
+    lines: list[str],
+    fence_lines: set[int],
+    blocks: list[tuple[int, int]],
+    heads: dict[tuple[int, int], tuple[int, int]],
+    left_out: set[int] = frozenset(),  # type: ignore[assignment]
+) -> str:
+    """Source lines of the blocks, fences byte-exact, markup cleaned elsewhere, no runs of blank lines, the lines
+    `left_out` (diagram sources) left out; the rows of a split table after their header."""
     out: list[str] = []
     for start, end in blocks:
         if out and out[-1].strip():
             out.append("\n")
-        for idx in range(start, end):
+        head = heads.get((start, end))
+        for idx in [*range(*head), *range(start, end)] if head else range(start, end):
+            if idx in left_out:
+                continue
             line = lines[idx] if idx in fence_lines else clean_markup(lines[idx])
             if idx not in fence_lines and not line.strip():
                 if out and not out[-1].strip():

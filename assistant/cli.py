@@ -326,8 +326,15 @@ def index_cmd(
     print(
         f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
         f"{len(report.skipped)} skipped; {report.embedded} texts embedded; "
+        f"{files_count(report.files, report.without_passages)}, "
         f"{report.chunks} chunks, {report.snippets} snippets ({report.seconds:.1f} s)"
     )
+
+
+def files_count(files: int, without_passages: list[str]) -> str:
+    """How many note files the index holds: each one read counts, a note with no passage too (said so)."""
+    empty = f" ({len(without_passages)} with no passage: front matter only or empty)" if without_passages else ""
+    return f"{files} files{empty}"
 
 
 @app.command()
@@ -371,7 +378,8 @@ def status(
         return
     emit(f"model:   {info['model']} ({info['dim']} dims), chunker v{info['chunker']}")
     emit(f"built:   {info['built_at']}")
-    emit(f"content: {info['files']} files, {info['chunks']} chunks, {info['snippets']} snippets")
+    files = files_count(info["files"], info.get("without_passages", []))
+    emit(f"content: {files}, {info['chunks']} chunks, {info['snippets']} snippets")
     for key, reason in info["skipped"].items():
         emit(f"skipped: {key}: {reason}")
     stale = info["stale"]

@@ -101,6 +101,7 @@ class Assistant:
         self._embedder = embedder
         self._embedder_lock = threading.Lock()  # `kt mcp` updates on one thread and answers on another
         self._reader: IndexReader | None = None
+        self._names: tuple[IndexReader, dict[str, str]] | None = None  # note names for wikilinks, per generation
         self.rank_config: RankConfig | None = None  # None: the defaults (search.CONFIG)
 
     @property
@@ -241,14 +242,19 @@ class Assistant:
         where: Callable[[str], bool] | None = None,
     ) -> tuple[list[Hit], list[SnippetHit], bool]:
         """The passages and snippets that answer, and whether the notes answer the question at all."""
-        from assistant.search import CONFIG, Hit, SnippetHit, rank
+        from assistant.search import CONFIG, Hit, SnippetHit, collapse_duplicates, rank
 
         qvec = self.embedder().embed([query.text])[0]
         ranking = rank(reader, query, qvec, self.rank_config or CONFIG)
         ranked, ranked_snippets = ranking.passages, ranking.snippets
         if where is not None:
             ranked = [(ci, s) for ci, s in ranked if where(reader.chunk(ci).path)]
-        passages = [Hit(r + 1, s, reader.chunk(ci), ci) for r, (ci, s) in enumerate(ranked[offset : offset + k])]
+        distinct_passages = collapse_duplicates(reader, ranked, offset + k)[offset:]
+        passages = []
+        for r, (ci, s, also) in enumerate(distinct_passages):
+            chunk = reader.chunk(ci)
+            links = tuple((t, self.note_named(t)) for t in chunk.links)
+            passages.append(Hit(r + 1, s, chunk, ci, tuple(also), links))
         shown = {h.index: h.rank for h in passages}
         snippets: list[SnippetHit] = []
         seen: set[object] = set()
@@ -267,6 +273,21 @@ class Assistant:
             if len(snippets) == n_snippets:
                 break
         return passages, snippets, ranking.relevant
+
+    def note_named(self, target: str) -> str:
+        """The note a wikilink names (`[[Node Drain]]` → "team/Node Drain.md"): by its path without the extension,
+        else by its file name, any case; "" when no note has that name. The first in path order wins."""
+        reader = self.reader()
+        if self._names is None or self._names[0] is not reader:
+            names: dict[str, str] = {}
+            for key in sorted(self.store.manifest().get("files", {})):
+                stem = key.rsplit(".", 1)[0].lower()
+                names.setdefault(stem, key)
+                names.setdefault(stem.rsplit("/", 1)[-1], key)
+            self._names = (reader, names)
+        want = target.strip().lower()
+        want = want[: -len(".md")] if want.endswith(".md") else want
+        return self._names[1].get(want, "")
 
     def section(self, hit: Hit) -> list[Any]:
         """The whole heading section a passage belongs to (all its pieces)."""
@@ -334,7 +355,8 @@ class Assistant:
             "model": manifest.get("model"),
             "dim": manifest.get("dim"),
             "chunker": manifest.get("chunker"),
-            "files": manifest["counts"]["files"],
+            "files": manifest["counts"]["files"],  # every note file read, with passages or not
+            "without_passages": manifest.get("without_passages", []),  # front matter only, empty…
             "chunks": manifest["counts"]["chunks"],
             "snippets": manifest["counts"]["snippets"],
             "skipped": manifest.get("skipped", {}),

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 
-from assistant.keypoints import GENERIC
+from assistant.keypoints import GENERIC, line_roles, says_nothing
 from assistant.lexical import tokenize
 
 _SKIP = ("```", "~~~")
+_SHOWN = ("prose", "command", "comment", "code")  # never fence markers, program output or a diagram's source
 _LABEL = re.compile(r"^\s*[*_]*[^*_]{0,30}:[*_]*\s*$")  # "**Steps:**" introduces lines, says nothing itself
 
 
@@ -31,13 +32,18 @@ def _shared(terms: set[str], line: str) -> int:
 
 def excerpt(text: str, question: str, n: int = 2, code: bool = False) -> list[str]:
     """Up to `n` sentences or code lines of `text` (in their order), preferring those that name words of the
-    question; the first ones when none does. Hard-wrapped lines are joined into sentences first; fence markers
-    and blank lines are left out. `code`: the passage is code (prose.is_code), its lines are kept apart."""
+    question; the first ones when none does. Hard-wrapped lines are joined into sentences first; fence markers,
+    program output, a diagram's source, markup alone and blank lines are left out. `code`: the passage is code
+    (prose.is_code), its lines are kept apart."""
     from assistant.prose import logical_lines, sentences
 
+    shown = "\n".join(  # output, diagrams and markup alone become blank lines; fences stay for logical_lines
+        line if role == "marker" or (role in _SHOWN and not says_nothing(line)) else ""
+        for line, role in line_roles(text)
+    )
     lines = [
         part
-        for line in (text.splitlines() if code else logical_lines(text))
+        for line in (shown.splitlines() if code else logical_lines(shown))
         if line.strip() and not line.strip().startswith(_SKIP)
         for part in ([line.rstrip()] if code or not _prose(line) else sentences(line))
     ]

@@ -15,6 +15,9 @@ from assistant.search import Hit
 
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _MARKUP_ONLY = re.compile(r"^[\s#>|`*_:-]*$")
+_BOLD_ONLY = re.compile(r"^(\*\*|__)[^*_]+\1:?$")  # "**Check the controller**": a label, says nothing itself
+_QUOTE = re.compile(r"^(?:>\s?)+")
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})(.*)$")
 MIN_CHARS = 25
 MAX_PASSAGES = 3
 MAX_CHARS = 400
@@ -28,25 +31,67 @@ GENERIC = (
 )
 
 
+def line_roles(text: str) -> list[tuple[str, str]]:
+    """Each line of a passage with its role: "prose" outside fences; in a fence "marker" (the fence lines),
+    "command" and "comment" (lines of the commands a shell block offers), "code" (YAML and other code), "output"
+    (program output, a text block, a shell block's lines that are not its commands) or "diagram" (mermaid and
+    the like). Key points come from prose alone; excerpts never show output or diagrams."""
+    from assistant.snippets import DIAGRAM_LANGS, SOURCE_LINE, _normalise_lang, _shell_groups
+
+    lines = text.splitlines()
+    roles = ["prose"] * len(lines)
+    n = 0
+    while n < len(lines):
+        m = _FENCE.match(lines[n])
+        if not m:
+            n += 1
+            continue
+        mark = m.group(1)
+        end = next(
+            (k for k in range(n + 1, len(lines)) if lines[k].strip().startswith(mark[0] * len(mark))
+             and not lines[k].strip().strip(mark[0])), len(lines)
+        )  # fmt: skip
+        code = "".join(line + "\n" for line in lines[n + 1 : end])
+        lang = _normalise_lang(m.group(2), code)
+        role = "diagram" if lang in DIAGRAM_LANGS else "code" if lang else "output"
+        inner = [role] * (end - n - 1)
+        if lang == "shell":
+            inner = ["comment" if line.lstrip().startswith("#") else "output" for line in SOURCE_LINE.findall(code)]
+            for a, _, group, _ in _shell_groups(code):
+                inner[a : a + len(SOURCE_LINE.findall(group))] = ["command"] * len(SOURCE_LINE.findall(group))
+        roles[n] = "marker"
+        roles[n + 1 : end] = inner
+        if end < len(lines):
+            roles[end] = "marker"
+        n = end + 1
+    return list(zip(lines, roles, strict=True))
+
+
+def says_nothing(line: str) -> bool:
+    """Markup alone, a bold label line ("**Steps**"), or a diagram's line break markup: never a point."""
+    text = _QUOTE.sub("", line.strip()).strip()
+    return bool(_MARKUP_ONLY.match(text) or _BOLD_ONLY.match(text) or "<br" in text.lower())
+
+
 def candidate_lines(text: str, code: bool = False) -> Iterable[tuple[str, str]]:
-    """(line, label) for the paragraphs and bullets of a passage (hard-wrapped lines joined, code fences left
-    out), long ones split into sentences. A bullet's label is the short line that introduces its list
-    ("Flannel"). `code`: the passage is code (prose.is_code), its lines stay as they are."""
+    """(line, label) for the prose lines and bullets of a passage (hard-wrapped lines joined; code fences,
+    diagrams and output left out), long ones split into sentences, blockquote (callout) markers dropped. A
+    bullet's label is the short line that introduces its list ("Flannel"). `code`: the passage is code
+    (prose.is_code), its lines stay as they are."""
     from assistant.prose import logical_lines, sentences, shorten
 
-    in_fence = False
+    prose = "\n".join(line if role == "prose" else "" for line, role in line_roles(text))  # the rest: blank
     label = ""
-    for raw in text.splitlines() if code else logical_lines(text):
-        stripped = raw.strip()
-        if stripped.startswith(("```", "~~~")):
-            in_fence = not in_fence
-            continue
-        if in_fence or _MARKUP_ONLY.match(stripped) or stripped.startswith(("#", "<", "|")):
+    for raw in prose.splitlines() if code else logical_lines(prose):
+        stripped = _QUOTE.sub("", raw.strip()).strip()
+        if not stripped or _MARKUP_ONLY.match(stripped) or stripped.startswith(("#", "<", "|")):
             continue
         is_bullet = bool(_BULLET.match(stripped))
         line = _BULLET.sub("", stripped)
         if not is_bullet and len(line) < 60:
             label = line.strip("*:_ ")
+        if says_nothing(line):
+            continue  # a bold label line ("**Steps**") names the list after it; it is no point itself
         parts = sentences(line) if len(line) > SPLIT_CHARS else [line]
         for part in parts:
             part = part.strip()

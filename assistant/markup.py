@@ -1,5 +1,8 @@
-"""Markup that is not Markdown: Hugo shortcodes, HTML comments, layout HTML and entities. A reader sees
-none of it, so neither do the index and the terminal view."""
+"""Markup that is not Markdown: Hugo shortcodes, HTML comments, layout HTML and entities, Obsidian's callout
+markers and wikilink brackets. A reader sees none of it, so neither do the index and the terminal view.
+
+(markdown-it-py 4.1+ parses GitHub's alerts, five types with no title; Obsidian's callouts take any type, a
+title and a fold sign, and no plugin parses wikilinks: both are read here, a line at a time.)"""
 
 from __future__ import annotations
 
@@ -13,6 +16,10 @@ _HTML_TAG = re.compile(
     r"</?(?:table|thead|tbody|tr|td|th|colgroup|col|p|br|div|span|em|strong|b|i|ul|ol|li|pre|sup|sub|a)\b[^>]*>",
     re.I,
 )
+# `> [!TIP]- Title`: a callout, shown as a titled note; its marker is markup.
+CALLOUT = re.compile(r"^([ \t]*(?:>[ \t]?)*)\[!([A-Za-z][\w-]*)\][+-]?[ \t]*(.*)$", re.M)
+# `[[target]]`, `[[target#heading]]`, `[[target|alias]]`; `![[…]]` embeds a file and is left for has_content.
+WIKILINK = re.compile(r"(?<!!)\[\[([^\[\]|#\n]*)(?:#([^\[\]|\n]*))?(?:\|([^\[\]\n]*))?\]\]")
 _ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"', "&#39;": "'"}
 _HEADING_WORDS = {
     "prerequisites": "Before you begin",
@@ -47,8 +54,27 @@ def clean_markup(text: str) -> str:
         return ""
 
     text = _SHORTCODE.sub(shortcode, _HTML_COMMENT.sub("", text))
+    if "[" in text:
+        text = CALLOUT.sub(_callout, text)
+        text = WIKILINK.sub(_wikilink, text)
     if "<" in text or "&" in text:
         text = _HTML_TAG.sub("", text)
         for entity, char in _ENTITIES.items():
             text = text.replace(entity, char)
     return text
+
+
+def _callout(m: re.Match[str]) -> str:
+    """`> [!TIP] Title` → `> Title`; a callout with no title is named by its type (`> [!WARNING]` → `> Warning`).
+    The title ends in a hard line break (two spaces): a line of its own, as Obsidian shows it, never joined to
+    the body's first sentence."""
+    prefix, kind, title = m.groups()
+    return prefix + (title.rstrip() or kind.capitalize()) + "  "
+
+
+def _wikilink(m: re.Match[str]) -> str:
+    """What a wikilink reads as: its alias, else its target (and heading)."""
+    target, heading, alias = (g.strip() if g else "" for g in m.groups())
+    if alias:
+        return alias
+    return " > ".join(x for x in (target, heading) if x)

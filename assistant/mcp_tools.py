@@ -472,19 +472,21 @@ class NotesTools:
             raise BadRequest(f"limit must be between 1 and {MAX_LIST_LIMIT} (it was {limit})")
 
         def work() -> Result:
-            keys = [key for key in self._chunk_spans() if key.startswith(prefix)]
+            spans = self._chunk_spans()
+            # every indexed note, as kt status counts them: a note with no passage (front matter only) has 0
+            indexed = set(self.assistant.store.manifest().get("files", {})) | set(spans)
+            keys = sorted(key for key in indexed if key.startswith(prefix))
             start = 0
             if cursor:
                 if cursor not in keys:
                     raise BadRequest("the cursor is not one list_notes gave for this prefix: start again without it")
                 start = keys.index(cursor) + 1
             page = keys[start : start + limit]
-            spans = self._chunk_spans()
             data = {
                 "folders": [str(f) for f in self.assistant.folders],
                 "prefix": prefix,
                 "total": len(keys),
-                "notes": [{"path": key, "sections": len(spans[key])} for key in page],
+                "notes": [{"path": key, "sections": len(spans.get(key, []))} for key in page],
                 "next_cursor": page[-1] if page and start + limit < len(keys) else None,
                 "index": self.index_summary(),
             }

@@ -49,6 +49,7 @@ class Chunk:
     text: str
     snippets: tuple[Snippet, ...] = field(default=())
     generated: bool = False  # from a generated reference page (auto_generated front matter)
+    links: tuple[str, ...] = ()  # the notes its wikilinks point at (`[[Node Drain]]` → "Node Drain")
 
     @property
     def embed_text(self) -> str:
@@ -65,6 +66,7 @@ class Chunk:
             "text": self.text,
             "snippets": [s.to_json() for s in self.snippets],
             "generated": self.generated,
+            **({"links": list(self.links)} if self.links else {}),
         }
 
     @classmethod
@@ -72,7 +74,7 @@ class Chunk:
         """A chunk from its index record (which lists its snippets by number) and those snippets."""
         return cls(
             rec["path"], rec["start_line"], rec["end_line"], tuple(rec["headings"]), rec["text"], snippets,
-            rec.get("generated", False),
+            rec.get("generated", False), tuple(rec.get("links", ())),
         )  # fmt: skip
 
     @classmethod
@@ -85,4 +87,5 @@ class Chunk:
             text=data["text"],
             snippets=tuple(Snippet.from_json(s) for s in data["snippets"]),
             generated=data.get("generated", False),
+            links=tuple(data.get("links", ())),
         )

@@ -105,7 +105,7 @@ def _plain_explanation(answer: Answer, passages: list[Any], full: bool) -> Itera
     if passages:
         yield "Passages"
     for hit in passages:
-        yield f"{hit.rank}. {_source(hit)}  {sanitize(heading_path(hit.chunk.headings))}"
+        yield f"{hit.rank}. {_source(hit)}  {sanitize(heading_path(hit.chunk.headings))}{_also(hit)}"
         for line in _passage_lines(hit, answer, full):
             yield f"   {line}" if line.strip() else ""
         if full:
@@ -125,6 +125,12 @@ def _sides(answer: Answer) -> Iterator[tuple[str, list[tuple[str, str]]]]:
 
 def _source(hit: Any) -> str:
     return sanitize(location(hit.chunk.path, hit.chunk.start_line))
+
+
+def _also(hit: Any) -> str:
+    """Where else the notes hold a passage's text (a copy in another file, a larger passage holding it)."""
+    also = ", ".join(location(path, line) for path, line in getattr(hit, "also_in", ()))
+    return sanitize(f" (also in {also})") if also else ""
 
 
 def _fence(code: str, lang: str) -> list[str]:
@@ -213,7 +219,7 @@ def _markdown_explanation(
         yield "**Passages**"
         yield ""
     for hit in passages:
-        yield f"{hit.rank}. `{_source(hit)}` {sanitize(heading_path(hit.chunk.headings))}"
+        yield f"{hit.rank}. `{_source(hit)}` {sanitize(heading_path(hit.chunk.headings))}{_also(hit)}"
         yield ""
         # A passage's lines as they are, in a fence: a comment line (`# Rollback Update`) would be a heading and
         # two command lines one paragraph in a blockquote.

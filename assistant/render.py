@@ -398,6 +398,11 @@ def passage_view(hit: Any, question: str, full: bool, width: int, link: Link | N
     head.append(f"{hit.rank}. ", style="bold cyan")
     head.append_text(source(hit.chunk.path, hit.chunk.start_line, link))
     head.append(f"  {sanitize(heading_path(hit.chunk.headings))}", style="bold")
+    if hit.also_in:  # the same text elsewhere in the notes
+        head.append(" (also in ", style="dim")
+        for n, (path, line) in enumerate(hit.also_in):
+            head.append_text(source(path, line, link))
+            head.append(", " if n + 1 < len(hit.also_in) else ")", style="dim")
     if full:
         body = Text("\n".join("   " + line for line in sanitize(hit.chunk.text).splitlines()))
         return Text("\n").join([head, body, Text("")])

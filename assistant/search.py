@@ -33,6 +33,8 @@ class Hit:
     score: float
     chunk: Chunk
     index: int
+    also_in: tuple[tuple[str, int], ...] = ()  # (path, line) of the other passages holding the same text
+    links: tuple[tuple[str, str], ...] = ()  # (wikilink target, the note it names, "" when none does)
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,11 @@ class IndexReader:
     def snippet(self, i: int) -> Snippet:
         rec = self._record(self._snippets_raw, self.snippet_offsets, i)
         return Snippet.from_record(rec)
+
+    def text(self, i: int) -> tuple[str, int, str]:
+        """Chunk i's (path, start line, text), without parsing its snippets."""
+        rec = self._record(self._chunks_raw, self.chunk_offsets, i)
+        return rec["path"], rec["start_line"], rec["text"]
 
     def headings(self, i: int) -> list[str]:
         """Chunk i's heading path, without parsing its snippets."""
@@ -574,3 +581,44 @@ def diversify(
         head.insert(min(2, len(head)), best)
         return head + [item for item in held + rest if item is not best]
     return head + held + rest
+
+
+MIN_CONTAINED = 40  # characters: a passage shorter than this is not taken for a copy of a larger one
+
+
+def same_text(a: str, b: str) -> bool:
+    """Whether two passages say the same: the same lines (indentation and blank lines aside), or the lines of the
+    smaller, of some length, all within the larger in a row (a README quoting a section of a page)."""
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    return len(short) >= MIN_CONTAINED and f"\n{short}\n" in f"\n{long}\n"
+
+
+def text_key(text: str) -> str:
+    """A passage's lines, stripped, blank lines left out: what same_text compares."""
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def collapse_duplicates(
+    reader: IndexReader, ranked: list[tuple[int, float]], n: int, lookahead: int = 50
+) -> list[tuple[int, float, list[tuple[str, int]]]]:
+    """The first n passages of a ranking with duplicates collapsed into the first of them, best first: a passage
+    that holds the same text as a better one (byte-identical in another file, or contained in it, or containing
+    it) is not shown again; its file:line joins the better one's `also_in`. Duplicates are looked for among the
+    first `lookahead` candidates past those kept (copies of one text score alike), in ranking order, so the
+    result is deterministic."""
+    kept: list[tuple[int, float, list[tuple[str, int]]]] = []
+    keys: list[str] = []
+    for position, (ci, score) in enumerate(ranked):
+        if len(kept) >= n and position >= n + lookahead:
+            break
+        path, line, text = reader.text(ci)
+        key = text_key(text)
+        twin = next((j for j, other in enumerate(keys) if same_text(key, other)), None)
+        if twin is not None:
+            kept[twin][2].append((path, line))
+        elif len(kept) < n:
+            kept.append((ci, score, []))
+            keys.append(key)
+    return kept

@@ -15,6 +15,7 @@ from assistant.model import Chunk, Snippet
 SHELL_LANGS = {"bash", "sh", "shell", "console", "zsh", "terminal", "shell-session", "powershell", "cmd"}
 YAML_LANGS = {"yaml", "yml"}
 NO_LANG = {"none", "text", "plaintext", "plain", "output", "txt", "log"}
+DIAGRAM_LANGS = {"mermaid", "plantuml", "puml", "dot", "graphviz", "d2", "diagram", "ditaa", "svgbob"}
 COMMAND_WORDS = {
     "kubectl", "k", "docker", "helm", "kubeadm", "minikube", "kind", "crictl", "etcdctl", "systemctl",
     "journalctl", "curl", "wget", "git", "pip", "apt", "apt-get", "yum", "dnf", "openssl", "ssh", "sudo",
@@ -98,6 +99,21 @@ def is_command(line: str, known_only: bool = False) -> bool:
     return not (text.endswith(".") and len(words) > 3 and not any(w.startswith("-") for w in words))
 
 
+# What kubectl prints after it acted: `deployment.apps/web created`, `deployment "web" successfully rolled out`.
+_RESULT = re.compile(
+    r"^[a-z][\w.-]*(?:/[\w.-]+)?(?: \"[^\"]*\")? (?:created|configured|deleted|unchanged|patched|labeled|annotated"
+    r"|scaled|restarted|exposed|cordoned|uncordoned|drained|evicted|autoscaled|paused|resumed|rolled back"
+    r"|successfully rolled out|image updated|env updated)\b"
+)
+
+
+def is_output(line: str) -> bool:
+    """Whether a line of a shell block (or of a comment) reads as a program's output: columns (`NAME   READY`,
+    `web   1/1`) that are no known command, or kubectl's report of what it did (`pod/web created`)."""
+    text = line.strip()
+    return bool(_RESULT.match(text)) or (bool(_TABULAR.search(text)) and not is_command(text, known_only=True))
+
+
 def _first_command(code: str) -> int:
     """Index of the first source line of a shell snippet that reads as a command (comments and blanks skipped
     before it count as not), -1 when none does. 0 also when the snippet opens with comments then a command."""
@@ -165,6 +181,8 @@ def fence_snippets(tok: Any, path: str, headings: tuple[str, ...], context: str)
     if not code.strip():
         return []
     lang = _normalise_lang(tok.info, code)
+    if lang in DIAGRAM_LANGS:
+        return []  # a diagram's source: shown in its passage, never offered to run
     if lang == "shell" and all(_USAGE.search(ln) for ln in code.splitlines() if ln.strip()):
         return []  # a usage synopsis: shown in its passage, not offered as a command
     first = tok.map[0] + (2 if tok.type == "fence" else 1)  # 1-based line of the first code line
@@ -174,7 +192,7 @@ def fence_snippets(tok: Any, path: str, headings: tuple[str, ...], context: str)
         # at its first command line, and a group with none is not offered.
         groups = [(a + k, b, c, g_label) for a, b, c, g_label in _shell_groups(code) if (k := _first_command(c)) >= 0
                   for c in ["".join(SOURCE_LINE.findall(c)[k:])]]  # fmt: skip
-        if len(groups) > 1 or (groups and _first_command(code) != 0):
+        if len(groups) > 1 or (groups and (_first_command(code) != 0 or groups[0][2].strip() != code.strip())):
             return [
                 Snippet(c, lang, g_label or label, path, first + a, first + b - 1, headings, "group", context)
                 for a, b, c, g_label in groups
@@ -241,12 +259,21 @@ _PROMPT_LINE = re.compile(r"\s*\$ ")
 
 
 def _comment_label(comments: list[str]) -> str:
-    """A group's label from the comment lines above it: the nearest one that reads as a label (a run of
-    comments may hold commented-out output or a paragraph), its first sentence when it is long."""
-    for text in reversed([c for c in comments if c]):
+    """A group's label from the comment lines above it: the first sentence of the nearest comment that reads as
+    a label, at most a line. A run of comments may hold commented-out output or commands, which are no label,
+    and a paragraph wrapped over several lines (a line that opens in lower case goes on from the one above)."""
+    paragraphs: list[str] = []
+    for text in comments:
+        if not text or is_output(text) or is_command(text, known_only=True):
+            paragraphs.append("")
+        elif paragraphs and paragraphs[-1] and text[0].islower() and not paragraphs[-1].endswith((".", "!", "?", ":")):
+            paragraphs[-1] += " " + text
+        else:
+            paragraphs.append(text)
+    for text in reversed([p for p in paragraphs if p]):
         first = _SENTENCE_END.split(text)[0].strip()
         if len(first) <= LABEL_CHARS and re.search(r"[A-Za-z]{2}", first):
-            return first.rstrip(":")
+            return first.rstrip(":.")
     return ""
 
 
@@ -257,9 +284,11 @@ def _shell_groups(code: str) -> Iterator[tuple[int, int, str, str]]:
     end the group and are not offered."""
     lines = SOURCE_LINE.findall(code)
     prompted = any(_PROMPT_LINE.match(line) for line in lines)
+    heredoc = "<<" in code  # a here-document's lines are input, whatever they look like
     label = ""
     start: int | None = None
     pending_comment: list[str] = []
+    output = False  # in a block without prompts: after a command, lines of its output until a blank line
 
     def emit(end: int) -> Iterator[tuple[int, int, str, str]]:
         if start is not None:
@@ -278,6 +307,7 @@ def _shell_groups(code: str) -> Iterator[tuple[int, int, str, str]]:
             if start is not None:
                 yield from emit(idx)
                 start = None
+            output = False
             continue
         continued = idx > 0 and start is not None and lines[idx - 1].rstrip().endswith("\\")
         if prompted and not _PROMPT_LINE.match(line) and not continued:
@@ -285,6 +315,14 @@ def _shell_groups(code: str) -> Iterator[tuple[int, int, str, str]]:
                 yield from emit(idx)
                 start = None
             continue
+        if not prompted and not heredoc and not continued and (start is not None or output):
+            if is_output(line) or (output and not is_command(line, known_only=True)):
+                if start is not None:  # the output of the command above
+                    yield from emit(idx)
+                    start = None
+                output = True
+                continue
+            output = False
         if pending_comment:
             label = _comment_label(pending_comment)
             pending_comment = []
@@ -337,7 +375,7 @@ def _yaml_label(lines: list[str]) -> str:
     kind = next((m.group(1) for ln in lines if (m := re.match(r"^kind:\s*(\S+)", ln))), "")
     name = next((m.group(1) for ln in lines if (m := re.match(r"^  name:\s*(\S+)", ln))), "")
     what = " ".join(x for x in (kind, name) if x)
-    label = " ".join(c for c in comments if c)
+    label = _comment_label(comments)
     return f"{label} ({what})" if label and what else label or what
 
 

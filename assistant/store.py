@@ -91,6 +91,8 @@ class UpdateReport:
     removed: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    files: int = 0  # note files indexed, those with no passage (front matter only, empty) included
+    without_passages: list[str] = field(default_factory=list)  # of those, the ones with no passage
     chunks: int = 0
     snippets: int = 0
     embedded: int = 0
@@ -376,6 +378,7 @@ class IndexStore:
             and same_skips
         ):
             report.chunks, report.snippets = manifest["counts"]["chunks"], manifest["counts"]["snippets"]
+            report.files, report.without_passages = len(files), list(manifest.get("without_passages", []))
             report.seconds = time.perf_counter() - started
             return report
 
@@ -402,6 +405,8 @@ class IndexStore:
             snippet_texts, old_svecs, embedder, progress, "snippets", journal
         )
         report.embedded = n_chunks + n_snippets
+        with_passages = {c.path for c in chunks}
+        report.files, report.without_passages = len(files), [k for k in sorted(files) if k not in with_passages]
 
         new_manifest = {
             "schema": SCHEMA_VERSION,
@@ -413,6 +418,8 @@ class IndexStore:
             "notes": folders_key,
             "files": files,
             "skipped": report.skipped,
+            # Every note file read counts, whether or not it has a passage: status, index and list_notes say so
+            "without_passages": report.without_passages,
             "counts": {"files": len(files), "chunks": len(chunks), "snippets": len(snippets)},
         }
         if progress:

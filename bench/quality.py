@@ -7,6 +7,8 @@ Each set is also scored in halves split by md5(id) % 2 (`kt eval --halves`): a c
 alone is a fit, not a gain. The `relevant` rates: in scope = the dev questions over their own corpus, out of
 scope = tests/data/out_of_scope.txt (cooking, other software, nonsense, emoji) over the same corpus.
 bench/fresh_docs.jsonl: 18 operator questions about the Kubernetes docs written for kt and never tuned on.
+First, bench/styles.py: notes of each style (tests/data/vaults: an Obsidian vault, a repo of runbooks; and the
+bundled notes): passages shown empty or copies, snippets that are output or prose, notes without a title.
 """
 
 from __future__ import annotations
@@ -77,6 +79,9 @@ def main() -> None:
     ap.add_argument("--seed", action="store_true", help="the bundled notes only")
     args = ap.parse_args()
     quiet = lambda message: None  # noqa: E731
+    import styles  # bench/styles.py, beside this file
+
+    styles.main()
     report(
         "bundled notes",
         Assistant(resolve([BUNDLED_NOTES]), notice=quiet),
