@@ -323,18 +323,22 @@ def index_cmd(
     if as_json:
         print(json.dumps(report.to_json()))
         return
+    from assistant.core import plural
+
     print(
         f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
-        f"{len(report.skipped)} skipped; {report.embedded} texts embedded; "
+        f"{len(report.skipped)} skipped; {plural(report.embedded, 'text')} embedded; "
         f"{files_count(report.files, report.without_passages)}, "
-        f"{report.chunks} chunks, {report.snippets} snippets ({report.seconds:.1f} s)"
+        f"{plural(report.chunks, 'chunk')}, {plural(report.snippets, 'snippet')} ({report.seconds:.1f} s)"
     )
 
 
 def files_count(files: int, without_passages: list[str]) -> str:
     """How many note files the index holds: each one read counts, a note with no passage too (said so)."""
+    from assistant.core import plural
+
     empty = f" ({len(without_passages)} with no passage: front matter only or empty)" if without_passages else ""
-    return f"{files} files{empty}"
+    return f"{plural(files, 'file')}{empty}"
 
 
 @app.command()

@@ -338,3 +338,16 @@ def test_a_long_update_says_so_before_it_starts(tmp_path: Path, embedder) -> Non
     assert said[0] == f"updating the index ({LONG_UPDATE_FILES} files, 0.0 MB)…"
     assert said[1].startswith(f"index updated: {LONG_UPDATE_FILES} added (")
     assert [plural(n, "line") for n in (0, 1, 2, 1500)] == ["0 lines", "1 line", "2 lines", "1,500 lines"]
+
+
+def test_kt_index_counts_in_the_singular_when_there_is_one(tmp_path: Path, onnx_model: Path) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "one.md").write_text("# One\n\nA note about draining a node before maintenance.\n")
+    result = CliRunner().invoke(app, ["index", "--notes", str(notes), "--index", str(tmp_path / "index")])
+    assert result.exit_code == 0, result.output
+    assert "; 1 file, 1 chunk, 0 snippets (" in result.stdout
