@@ -102,6 +102,7 @@ def skipped_folder(root: str, name: str) -> str:
 
 
 VIRTUALENV = "a Python virtualenv, not notes"
+OUTSIDE = "a symlink leading outside the notes folders"  # never indexed: every tool reads the notes alone
 
 
 def is_virtualenv(names: list[str]) -> bool:
@@ -150,14 +151,23 @@ def scan(
     folders: list[Path], warnings: list[str] | None = None, skipped: dict[str, str] | None = None
 ) -> list[NoteFile]:
     """All note files under the folders (or the single files given), by stat only (cheap). Symlinked folders
-    are followed once. Hidden folders, virtualenvs, installed packages and what .gitignore or .ktignore lists
-    are left out; `skipped` gets each (key → why), a folder once, ending in "/"."""
+    are followed once; a symlink (file or folder) leading outside every notes folder is skipped. Hidden
+    folders, virtualenvs, installed packages and what .gitignore or .ktignore lists are left out; `skipped`
+    gets each (key → why), a folder once, ending in "/"."""
     files: list[NoteFile] = []
     warnings = warnings if warnings is not None else []
     skipped = skipped if skipped is not None else {}
 
     def unreadable(e: OSError) -> None:
         warnings.append(f"{shown(e.filename)}: cannot be read ({e.strerror}), skipped")
+
+    roots = [os.path.realpath(f) for f in folders]
+
+    def leads_outside(path: str) -> bool:  # a symlink whose target is in none of the notes folders
+        if not os.path.islink(path):
+            return False
+        real = os.path.realpath(path)
+        return not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
     for folder, prefix in folder_labels(folders).items():
         if folder.is_file() and is_note_name(folder.name):  # `--notes runbook.md`: one note on its own
@@ -194,7 +204,8 @@ def scan(
             ignores.enter(root, names)
             kept = []
             for d in sorted(dirs):
-                if why := skipped_folder(root, d) or ignores.ignored(root, d, is_dir=True):
+                outside = OUTSIDE if leads_outside(os.path.join(root, d)) else ""
+                if why := outside or skipped_folder(root, d) or ignores.ignored(root, d, is_dir=True):
                     skipped[prefix + base + d + "/"] = why
                 else:
                     kept.append(d)
@@ -207,6 +218,9 @@ def scan(
                     skipped[prefix + base + name] = why
                     continue
                 full_name = os.path.join(root, name)
+                if leads_outside(full_name):
+                    skipped[prefix + base + name] = OUTSIDE
+                    continue
                 try:
                     fst = os.stat(full_name)
                 except OSError as e:

@@ -73,7 +73,7 @@ def messy_notes(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     with (notes / "huge.md").open("wb") as f:
         f.truncate(20 * 1024 * 1024)  # 20 MB (sparse: the size is all that is needed)
     (notes / "dangling.md").symlink_to(notes / "nowhere.md")
-    (notes / "zero.md").symlink_to("/dev/zero")  # reading it never ends
+    (notes / "zero.md").symlink_to("/dev/zero")  # reading it never ends; it leads outside the notes: skipped
     os.mkfifo(notes / "pipe.md")  # opening it waits for a writer
     (notes / "folder.md").mkdir()  # a folder named like a note is walked, not read
     (notes / "folder.md" / "inside.md").write_text("# Inside\n\nA note in a folder called folder.md.\n")
@@ -84,7 +84,6 @@ def messy_notes(tmp_path: Path) -> tuple[Path, dict[str, str]]:
         "latin1.md": "not UTF-8, read as Windows-1252",  # read, not skipped
         "huge.md": "too large",
         "dangling.md": "cannot be read (No such file or directory)",
-        "zero.md": "not a regular file",
         "pipe.md": "not a regular file",
         "sub/up": "already visited (symlink loop?)",
         "sub/self": "already visited (symlink loop?)",
@@ -120,7 +119,7 @@ def test_bad_files_are_skipped_with_a_reason_and_good_ones_indexed(
     manifest = json.loads((index / (index / "CURRENT").read_text().strip() / "manifest.json").read_text())
     indexed = ["dated.md", "empty.md", "folder.md/inside.md", "good.md", "headings.md", "latin1.md", "sub/deep.md"]
     assert sorted(manifest["files"]) == indexed
-    assert set(manifest["skipped"]) == {"binary.md", "huge.md"}  # read, then refused
+    assert set(manifest["skipped"]) == {"binary.md", "huge.md", "zero.md"}  # read and refused, or a link out
     assert sum("latin1.md" in w for w in warnings) == 1  # one line names it
 
     found = {"zanzibarquux": "good.md", "quokkaflange": "sub/deep.md", "brontoquill": "dated.md"}

@@ -307,3 +307,21 @@ def test_a_big_list_or_html_table_is_split_by_items_or_rows() -> None:
     assert len(chunks) > 1 and all(len(c.text) <= MAX_CHUNK_CHARS for c in chunks)
     assert all(html.splitlines()[c.start_line - 1].startswith("<tr>") for c in chunks[1:])
     assert "".join(c.text for c in chunks).count("What option") == 40
+
+
+def test_a_symlink_leading_outside_the_notes_is_skipped_and_named(tmp_path: Path) -> None:
+    from assistant.notes import OUTSIDE, scan
+
+    notes, outside = tmp_path / "notes", tmp_path / "elsewhere"
+    (notes / "team").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.md").write_text("# Secret\n\nroot:x:0:0\n")
+    (notes / "real.md").write_text("# Real\n")
+    (notes / "passwd.md").symlink_to(outside / "secret.md")
+    (notes / "alias.md").symlink_to(notes / "real.md")  # inside the notes: a note like any other
+    (notes / "linked-out").symlink_to(outside, target_is_directory=True)
+    (notes / "team" / "up.md").symlink_to(notes / "real.md")
+    skipped: dict[str, str] = {}
+    keys = sorted(n.key for n in scan([notes], [], skipped))
+    assert keys == ["alias.md", "real.md", "team/up.md"]
+    assert skipped == {"passwd.md": OUTSIDE, "linked-out/": OUTSIDE}
