@@ -50,6 +50,7 @@ class IndexReader:
     """Read-only view of one index generation; records are parsed only when asked for."""
 
     def __init__(self, gen: Path) -> None:
+        self._compared: dict[int, tuple[str, int, str]] = {}
         try:
             self._open(gen)
         except (OSError, ValueError) as e:
@@ -130,6 +131,14 @@ class IndexReader:
         """Chunk i's (path, start line, text), without parsing its snippets."""
         rec = self._record(self._chunks_raw, self.chunk_offsets, i)
         return rec["path"], rec["start_line"], rec["text"]
+
+    def compared(self, i: int) -> tuple[str, int, str]:
+        """Chunk i's (path, start line, text_key): what duplicate collapsing compares, kept once read (a REPL
+        asks about the same passages again and again; the index under a reader never changes)."""
+        if i not in self._compared:
+            path, line, text = self.text(i)
+            self._compared[i] = (path, line, text_key(text))
+        return self._compared[i]
 
     def headings(self, i: int) -> list[str]:
         """Chunk i's heading path, without parsing its snippets."""
@@ -613,8 +622,7 @@ def collapse_duplicates(
     for position, (ci, score) in enumerate(ranked):
         if len(kept) >= n and position >= n + lookahead:
             break
-        path, line, text = reader.text(ci)
-        key = text_key(text)
+        path, line, key = reader.compared(ci)
         twin = next((j for j, other in enumerate(keys) if same_text(key, other)), None)
         if twin is not None:
             kept[twin][2].append((path, line))
