@@ -114,7 +114,13 @@ async def main():
             times.append(time.perf_counter() - t)
             if result.is_error:
                 raise SystemExit(f"kt mcp failed on {q!r}: {result.content}")
-    print(json.dumps({"first": first_seconds, "times": times}))
+        sizes = {"full": [], "brief": []}  # bytes an agent reads: the Markdown text and the structured JSON
+        for q in questions[:5]:
+            for detail in sizes:
+                result = await session.call_tool("search_notes", {"question": q, "detail": detail})
+                text = "".join(getattr(c, "text", "") for c in result.content)
+                sizes[detail].append(len(text.encode()) + len(json.dumps(result.structured_content).encode()))
+    print(json.dumps({"first": first_seconds, "times": times, "sizes": sizes}))
 anyio.run(main)
 """
 # `kt` itself, with a progress hook that stamps when each build stage starts (printed as JSON on stderr).
@@ -203,21 +209,24 @@ def imports_torch(importtime_log: str) -> bool:
 Row = Callable[[str, str, str, str, bool | None], None]  # figure, value, target, runs, ok
 
 
-def mcp_figures(notes: list[Path], index: Path, env: dict[str, str], runs: int) -> tuple[list[float], list[float]]:
-    """`kt mcp` over these notes: start-to-first-answer (spawn, initialize, first search_notes) for each run, and
-    the search_notes round trips of the last run, one per question of the first 20 WARM_QUESTIONS."""
+def mcp_figures(
+    notes: list[Path], index: Path, env: dict[str, str], runs: int
+) -> tuple[list[float], list[float], dict[str, list[int]]]:
+    """`kt mcp` over these notes: start-to-first-answer (spawn, initialize, first search_notes) for each run, the
+    search_notes round trips of the last run, one per question of the first 20 WARM_QUESTIONS, and the sizes of
+    the answers to the first 5 in `full` and `brief` detail."""
     command = [*KT, "mcp", *notes_args(notes), "--index", str(index)]
-    firsts, times = [], []
+    firsts, times, sizes = [], [], {}
     for _ in range(runs):
         _, _, out, _ = run([PY, "-c", MCP_CLIENT, json.dumps(command), json.dumps(WARM_QUESTIONS[:20])], env)
         data = json.loads(out)
         firsts.append(data["first"])
-        times = data["times"]
-    return firsts, sorted(times)
+        times, sizes = data["times"], data["sizes"]
+    return firsts, sorted(times), sizes
 
 
 def mcp_rows(row: Row, notes: list[Path], index: Path, env: dict[str, str], runs: int, label: str) -> None:
-    firsts, times = mcp_figures(notes, index, env, runs)
+    firsts, times, sizes = mcp_figures(notes, index, env, runs)
     p50, p90 = statistics.median(times) * 1000, statistics.quantiles(times, n=10)[8] * 1000
     row(
         f"MCP search_notes p50 (p90), {label}",
@@ -227,6 +236,8 @@ def mcp_rows(row: Row, notes: list[Path], index: Path, env: dict[str, str], runs
         p50 <= 20,
     )
     row(f"kt mcp start to first answer, {label}", f"{statistics.median(firsts):.2f} s", "-", str(runs), None)
+    full, brief = (statistics.median(sizes[d]) / 1000 for d in ("full", "brief"))
+    row(f"MCP answer size, full vs brief, {label}", f"{full:.1f} KB vs {brief:.1f} KB", "-", "5 q", None)
 
 
 def main() -> None:
