@@ -100,18 +100,29 @@ def test_the_same_notes_folder_given_twice_is_one_folder(tmp_path: Path) -> None
     assert twice.notes == once.notes and twice.index == once.index
 
 
-@pytest.mark.slow
-def test_a_note_over_the_size_limit_is_announced_once(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+DRAIN = "# Drain\n\nkubectl drain node-1 --ignore-daemonsets\n"
+
+
+def _kt_over_one_note(tmp_path: Path, embedder, name: str, text: str):  # type: ignore[no-untyped-def]
+    """An assistant over a notes folder holding one note, its index built, and the notices it gave."""
     from assistant.config import Settings
-    from assistant.core import Assistant, stale_files
-    from assistant.notes import MAX_NOTE_BYTES
+    from assistant.core import Assistant
 
     notes = tmp_path / "notes"
     notes.mkdir()
-    (notes / "small.md").write_text("# Drain\n\nkubectl drain node-1 --ignore-daemonsets\n")
+    (notes / name).write_text(text)
     said: list[str] = []
     kt = Assistant(Settings((notes,), tmp_path / "index"), notice=said.append, embedder=embedder)
     kt.update()
+    return kt, notes, said
+
+
+@pytest.mark.slow
+def test_a_note_over_the_size_limit_is_announced_once(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from assistant.core import stale_files
+    from assistant.notes import MAX_NOTE_BYTES
+
+    kt, notes, said = _kt_over_one_note(tmp_path, embedder, "small.md", DRAIN)
     with (notes / "huge.md").open("wb") as f:
         f.write(b"# Huge\n" + b"x" * (MAX_NOTE_BYTES + 10))
     for _ in range(2):  # what the CLI and the REPL do before each question
@@ -185,14 +196,7 @@ def test_touch_or_a_same_content_copy_is_no_change(tmp_path: Path, embedder) -> 
 
 
 def test_status_sees_the_damage_a_question_would(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    from assistant.config import Settings
-    from assistant.core import Assistant
-
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "drain.md").write_text("# Drain\n\nkubectl drain node-1 --ignore-daemonsets\n")
-    kt = Assistant(Settings((notes,), tmp_path / "index"), notice=lambda m: None, embedder=embedder)
-    kt.update()
+    kt, _, _ = _kt_over_one_note(tmp_path, embedder, "drain.md", DRAIN)
     assert kt.status()["built"] is True
     (kt.store.current() / "chunks.jsonl").write_bytes(b"")  # 0 bytes: the size changed, the manifest did not
     status = kt.status()
@@ -319,15 +323,9 @@ def test_ctrl_c_stops_kt_watch_with_a_word(tmp_path: Path, onnx_model: Path) -> 
 
 
 def test_a_long_update_says_so_before_it_starts(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    from assistant.config import Settings
-    from assistant.core import LONG_UPDATE_FILES, Assistant, plural
+    from assistant.core import LONG_UPDATE_FILES, plural
 
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "a.md").write_text("# A\n\nkubectl get pods\n")
-    said: list[str] = []
-    kt = Assistant(Settings((notes,), tmp_path / "index"), notice=said.append, embedder=embedder)
-    kt.update()
+    kt, notes, said = _kt_over_one_note(tmp_path, embedder, "a.md", "# A\n\nkubectl get pods\n")
     (notes / "b.md").write_text("# B\n")
     kt.refresh()
     assert len(said) == 1 and said[0].startswith("index updated: 1 added (")  # short: one line, after it
