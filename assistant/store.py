@@ -151,6 +151,7 @@ def _fsync_dir(path: Path) -> None:
 class IndexStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._sealed: tuple[str, dict[str, Any]] | None = None  # (generation, its manifest), read once
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -168,7 +169,12 @@ class IndexStore:
         return gen
 
     def manifest(self, verify: bool = False) -> dict[str, Any]:
+        """The live generation's manifest (read-only). A generation never changes once written and its name
+        seals its manifest's checksum, so an unverified read of the same generation is served from memory (an
+        MCP call reads it several times); a verified read always reads and checks the files."""
         gen = self.current()
+        if not verify and self._sealed is not None and self._sealed[0] == gen.name:
+            return self._sealed[1]
         try:
             data = (gen / "manifest.json").read_bytes()
             if (sealed := _MANIFEST_SEAL.search(gen.name)) and _xxh3(data) != sealed.group(1):
@@ -187,6 +193,8 @@ class IndexStore:
             if missing:
                 raise IndexCorrupt(f"{gen / 'manifest.json'} does not list {', '.join(missing)}")
             self._verify(gen, checksums)
+        if sealed:
+            self._sealed = (gen.name, manifest)
         return manifest
 
     def _verify(self, gen: Path, checksums: dict[str, str]) -> None:

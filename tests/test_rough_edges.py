@@ -349,3 +349,19 @@ def test_kt_index_counts_in_the_singular_when_there_is_one(tmp_path: Path, onnx_
     result = CliRunner().invoke(app, ["index", "--notes", str(notes), "--index", str(tmp_path / "index")])
     assert result.exit_code == 0, result.output
     assert "; 1 file, 1 chunk, 0 snippets (" in result.stdout
+
+
+def test_an_unverified_manifest_read_is_served_once_per_generation(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from assistant.store import IndexCorrupt
+
+    kt, notes, _ = _kt_over_one_note(tmp_path, embedder, "drain.md", DRAIN)
+    first = kt.store.manifest()
+    assert kt.store.manifest() is first  # the same generation: read once
+    (notes / "drain.md").write_text(DRAIN + "\nkubectl uncordon node-1\n")
+    kt.update()
+    assert kt.store.manifest() is not first  # a new generation: read again
+    assert kt.store.manifest()["files"]["drain.md"]["sha256"] != first["files"]["drain.md"]["sha256"]
+    manifest = kt.store.current() / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes().replace(b'"files"', b'"filez"'))
+    with pytest.raises(IndexCorrupt):
+        kt.store.manifest(verify=True)  # a verified read always reads the files: damage shows
