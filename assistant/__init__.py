@@ -5,7 +5,7 @@ The Python API (what `kt` itself runs on):
     from assistant import Assistant, resolve
 
     kt = Assistant(resolve(["~/notes"]))  # settings as kt reads them: these options, env, config.toml
-    answer = kt.ask("how do I roll back a deployment")  # the index is built or updated first when needed
+    answer = kt.ask("undo the last rollout of the web deployment")  # the index is built or updated first when needed
 
 The names load on first use, so `import assistant` stays light (the CLI starts from it).
 """
