@@ -248,7 +248,7 @@ class Assistant:
         ranking = rank(reader, query, qvec, self.rank_config or CONFIG)
         ranked, ranked_snippets = ranking.passages, ranking.snippets
         if where is not None:
-            ranked = [(ci, s) for ci, s in ranked if where(reader.chunk(ci).path)]
+            ranked = [(ci, s) for ci, s in ranked if where(reader.text(ci)[0])]
         distinct_passages = collapse_duplicates(reader, ranked, offset + k)[offset:]
         passages = []
         for r, (ci, s, also) in enumerate(distinct_passages):

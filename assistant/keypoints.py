@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from assistant.answer import KeyPoint
 from assistant.lexical import QUESTION_WORDS, tokenize
+from assistant.prose import FENCE
 from assistant.query import Query
 from assistant.search import Hit
 
@@ -17,7 +18,6 @@ _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _MARKUP_ONLY = re.compile(r"^[\s#>|`*_:-]*$")
 _BOLD_ONLY = re.compile(r"^(\*\*|__)[^*_]+\1:?$")  # "**Check the controller**": a label, says nothing itself
 _QUOTE = re.compile(r"^(?:>\s?)+")
-_FENCE = re.compile(r"^\s*(`{3,}|~{3,})(.*)$")
 MIN_CHARS = 25
 MAX_PASSAGES = 3
 MAX_CHARS = 400
@@ -42,7 +42,7 @@ def line_roles(text: str) -> list[tuple[str, str]]:
     roles = ["prose"] * len(lines)
     n = 0
     while n < len(lines):
-        m = _FENCE.match(lines[n])
+        m = FENCE.match(lines[n])
         if not m:
             n += 1
             continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})(.*)$")  # a code fence line: its marker, its info string
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])(?:\s|$)")  # a list item starts a logical line of its own
 # A heading, an HTML or shortcode line, a rule, a table row (a GFM table needs no outer pipes: `a | b`, `:--| --`)
 _ALONE = re.compile(r"^\s*(?:#{1,6}(?:\s|$)|\||<|\{\{|(?:[-*_=]\s*){3,}$|.* \| |\s*:?-+:?\s*\|)")
@@ -50,7 +50,7 @@ def logical_lines(text: str) -> list[str]:
             if line.strip().startswith(fence):
                 fence = ""
             continue
-        m = _FENCE.match(line)
+        m = FENCE.match(line)
         if m:
             flush()
             fence = m.group(1)[0] * 3

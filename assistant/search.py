@@ -316,7 +316,7 @@ class RankConfig:
     match_evidence: bool = True  # a command doing the asked action on the asked resource also means relevant
     # Snippets are ranked by a linear model fitted on the dev sets (snippet_model.py, bench/ltr.py) over the
     # evidence for each; with no weights, by the reciprocal rank fusion of that evidence (fused_snippets).
-    snippet_model: tuple[tuple[str, float], ...] = field(default_factory=lambda: shipped_snippet_model())
+    snippet_model: tuple[tuple[str, float], ...] = field(default_factory=shipped_snippet_model)
     diversify: bool = True  # keep a mix of commands and manifests at the top (see diversify)
     unasked_destructive: str = "drop"  # a destructive command the question did not ask for: drop | last
 

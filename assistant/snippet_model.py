@@ -13,12 +13,11 @@ import json
 import math
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from assistant.model import Snippet
     from assistant.query import Query
     from assistant.search import IndexReader, RankConfig, SnippetPool
 
@@ -50,12 +49,6 @@ FEATURES = (
 )
 
 
-def shape(snippet: Snippet) -> dict[str, Any]:
-    from assistant.commands import snippet_shape
-
-    return snippet_shape(snippet.code, snippet.kind)
-
-
 def _discount(rank: int | None) -> float:
     return 0.0 if rank is None else 1.0 / math.log2(2 + rank)
 
@@ -83,7 +76,7 @@ def features(pool: SnippetPool, query: Query, reader: IndexReader, config: RankC
         page_rank.setdefault(int(reader.chunk_page[ci]), len(page_rank))
     rows = []
     for si in candidates:
-        stored = extra[si] if "lines" in extra[si] else shape(reader.snippet(si))  # (an index built before 0.x)
+        stored = extra[si]  # the snippet's shape, stored when indexing (commands.snippet_shape)
         yaml_ = langs[si] == "yaml"
         match = pool.matches.get(si, 0.0)
         destructive = extra[si].get("destructive")

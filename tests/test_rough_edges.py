@@ -250,7 +250,12 @@ def test_markdown_answers_keep_code_and_passages_out_of_headings(seed_assistant)
     from assistant.plain import markdown
 
     md = MarkdownIt("commonmark")
-    for question in ("roll my deployment back", "what is the kubelet for", "Calico compared with Flannel", "taint a node"):
+    for question in (
+        "roll my deployment back",
+        "what is the kubelet for",
+        "Calico compared with Flannel",
+        "taint a node",
+    ):
         answer = seed_assistant.ask(question)
         tokens = md.parse(markdown(answer))
         headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
