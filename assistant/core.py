@@ -9,24 +9,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.build import UpdateReport, update_index
 from assistant.config import Settings
-from assistant.store import (
-    IndexBusy,
-    IndexCorrupt,
-    IndexError_,
-    IndexMissing,
-    IndexStore,
-    IndexUnwritable,
-    Progress,
-    UpdateReport,
-)
+from assistant.store import IndexBusy, IndexCorrupt, IndexError_, IndexMissing, IndexStore, IndexUnwritable
+from assistant.vectors import Progress
 
 if TYPE_CHECKING:
     from assistant.answer import Answer
     from assistant.embed import Embedder
     from assistant.followup import Conversation
+    from assistant.generation import IndexReader, Manifest
     from assistant.query import Query
-    from assistant.search import Hit, IndexReader, RankConfig, SnippetHit
+    from assistant.search import Hit, RankConfig, SnippetHit
 
 Notice = Callable[[str], None]
 BUSY_WAIT = 2.0  # seconds a question waits for another process's update before answering from the index as it is
@@ -47,27 +41,26 @@ def say(message: str) -> None:
     print(f"kt: {sanitize(message)}", file=sys.stderr)
 
 
-def stale_files(manifest: dict[str, Any], folders: list[Path]) -> dict[str, list[str]]:
+def stale_files(manifest: Manifest, folders: list[Path]) -> dict[str, list[str]]:
     """Files added, removed, or changed since the index saw them. By stat first (cheap); a file whose stat
     differs counts as changed only when its content hash does too (`touch`, or a copy of the same bytes,
     changes nothing)."""
     return _stale(manifest, folders)[0]
 
 
-def _stale(manifest: dict[str, Any], folders: list[Path]) -> tuple[dict[str, list[str]], dict[str, int]]:
+def _stale(manifest: Manifest, folders: list[Path]) -> tuple[dict[str, list[str]], dict[str, int]]:
     """stale_files, and the size of each note found: {key: bytes}."""
     from assistant.notes import file_sha256, scan
 
-    known: dict[str, Any] = manifest.get("files", {})
-    skipped: dict[str, str] = manifest.get("skipped", {})
+    known, skipped = manifest.files, manifest.skipped
     seen = {}
     for note in scan(folders, []):
         seen[note.key] = note
     added = sorted(k for k in seen if k not in known and k not in skipped)
     restat = sorted(
-        k for k, n in seen.items() if k in known and (known[k]["size"], known[k]["mtime_ns"]) != (n.size, n.mtime_ns)
+        k for k, n in seen.items() if k in known and (known[k].size, known[k].mtime_ns) != (n.size, n.mtime_ns)
     )
-    changed = [k for k in restat if file_sha256(seen[k].path) != known[k].get("sha256")]
+    changed = [k for k in restat if file_sha256(seen[k].path) != known[k].sha256]
     removed = sorted(k for k in known if k not in seen)
     touched = [k for k in restat if k not in changed]  # same bytes, new stat: the manifest only needs the stat
     stale = {"added": added, "changed": changed, "removed": removed, "touched": touched}
@@ -120,8 +113,14 @@ class Assistant:
 
     def update(self, force: bool = False, wait: bool | float = True, on_wait: Notice | None = None) -> UpdateReport:
         try:
-            report = self.store.update(
-                self.folders, self.embedder, self.progress, wait=wait, on_wait=on_wait or self._waiting, force=force
+            report = update_index(
+                self.store,
+                self.folders,
+                self.embedder,
+                self.progress,
+                wait=wait,
+                on_wait=on_wait or self._waiting,
+                force=force,
             )
         finally:
             if self.progress:
@@ -140,7 +139,7 @@ class Assistant:
             return self._reader
         try:
             manifest = self.store.manifest(verify=True)
-            if not self.store.compatible(manifest):
+            if not manifest.compatible():
                 raise IndexCorrupt("the index was built by another model or chunker version")
         except IndexMissing:
             self.notice(f"no index yet for {', '.join(map(str, self.folders))}: building it")
@@ -148,7 +147,7 @@ class Assistant:
         except IndexCorrupt as e:
             self.notice(f"{e}: rebuilding the index")
             self._build(force=True, why="the index is damaged and cannot be rebuilt here")
-        from assistant.search import IndexReader
+        from assistant.generation import IndexReader
 
         self._reader = IndexReader(self.store.current())
         self.store.mark_used()  # for `kt status --all` and `kt prune --older-than`
@@ -167,7 +166,7 @@ class Assistant:
         except (IndexMissing, IndexCorrupt):
             return None  # reader() builds or heals it
         stale, sizes = _stale(manifest, self.folders)
-        if not any(stale.values()) and manifest.get("notes") == [str(f.resolve()) for f in self.folders]:
+        if not any(stale.values()) and manifest.notes == [str(f.resolve()) for f in self.folders]:
             return None
         edited = any(stale[k] for k in ("added", "changed", "removed"))
         reading = stale["added"] + stale["changed"]
@@ -280,7 +279,7 @@ class Assistant:
         reader = self.reader()
         if self._names is None or self._names[0] is not reader:
             names: dict[str, str] = {}
-            for key in sorted(self.store.manifest().get("files", {})):
+            for key in sorted(self.store.manifest().files):
                 stem = key.rsplit(".", 1)[0].lower()
                 names.setdefault(stem, key)
                 names.setdefault(stem.rsplit("/", 1)[-1], key)
@@ -351,14 +350,14 @@ class Assistant:
         return {
             **where,
             "built": True,
-            "built_at": manifest.get("built_at"),
-            "model": manifest.get("model"),
-            "dim": manifest.get("dim"),
-            "chunker": manifest.get("chunker"),
-            "files": manifest["counts"]["files"],  # every note file read, with passages or not
-            "without_passages": manifest.get("without_passages", []),  # front matter only, empty…
-            "chunks": manifest["counts"]["chunks"],
-            "snippets": manifest["counts"]["snippets"],
-            "skipped": manifest.get("skipped", {}),
+            "built_at": manifest.built_at,
+            "model": manifest.model,
+            "dim": manifest.dim,
+            "chunker": manifest.chunker,
+            "files": manifest.counts.files,  # every note file read, with passages or not
+            "without_passages": manifest.without_passages,  # front matter only, empty…
+            "chunks": manifest.counts.chunks,
+            "snippets": manifest.counts.snippets,
+            "skipped": manifest.skipped,
             "stale": {kind: keys for kind, keys in stale.items() if kind != "touched"},  # same bytes: not stale
         }

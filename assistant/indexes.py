@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import user_data_dir
+from assistant.generation import Manifest
 from assistant.store import IndexBusy, IndexError_, IndexStore, IndexUnwritable
 
 DAY = 86_400
@@ -64,15 +65,15 @@ def cached_indexes(current: Path | None = None) -> list[CachedIndex]:
         try:
             manifest = store.manifest()
         except IndexError_:  # never finished, or damaged: its notes are unknown
-            manifest = {}
-        notes = tuple(manifest.get("notes", ()))
+            manifest = Manifest()
+        notes = tuple(manifest.notes)
         found.append(
             CachedIndex(
                 path=folder,
                 notes=notes,
                 gone=tuple(n for n in notes if not os.path.exists(n)),
                 size=_size(folder),
-                built_at=manifest.get("built_at"),
+                built_at=manifest.built_at,
                 used=store.last_used(),
                 current=current is not None and folder.resolve() == current.resolve(),
             )

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from assistant.answer import Answer
+    from assistant.build import UpdateReport
     from assistant.core import Assistant
+    from assistant.generation import IndexReader, Manifest
     from assistant.model import Chunk
-    from assistant.search import IndexReader
-    from assistant.store import UpdateReport
 
 MAX_K = 50  # as `kt ask -k`
 MAX_QUESTION = 2000  # characters: a question, not a document
@@ -259,7 +259,7 @@ class NotesTools:
 
     # --- before every call: fresh, or saying how fresh ---------------------------------------------------
 
-    def _usable(self) -> dict[str, Any] | None:
+    def _usable(self) -> Manifest | None:
         """The live index's manifest, or None when there is none this process can answer from."""
         from assistant.store import IndexError_
 
@@ -267,9 +267,9 @@ class NotesTools:
             manifest = self.assistant.store.manifest()
         except IndexError_:
             return None
-        return manifest if self.assistant.store.compatible(manifest) else None
+        return manifest if manifest.compatible() else None
 
-    def _sweep(self) -> dict[str, Any] | None:
+    def _sweep(self) -> Manifest | None:
         """Sweep the notes when the watcher cannot vouch for them; ask for an update when anything changed.
         Returns the usable manifest (None: no index yet)."""
         from assistant.core import stale_files
@@ -290,7 +290,7 @@ class NotesTools:
             self.watch.changed.clear()  # an event from now on calls for another sweep
         self.last_sweep = time.monotonic()
         stale = stale_files(manifest, self.assistant.folders)
-        moved = manifest.get("notes") != [str(f.resolve()) for f in self.assistant.folders]
+        moved = manifest.notes != [str(f.resolve()) for f in self.assistant.folders]
         if any(stale.values()) or moved:
             self.request_update()
         self.stale = {kind: keys for kind, keys in stale.items() if keys and kind != "touched"}
@@ -474,7 +474,7 @@ class NotesTools:
         def work() -> Result:
             spans = self._chunk_spans()
             # every indexed note, as kt status counts them: a note with no passage (front matter only) has 0
-            indexed = set(self.assistant.store.manifest().get("files", {})) | set(spans)
+            indexed = set(self.assistant.store.manifest().files) | set(spans)
             keys = sorted(key for key in indexed if key.startswith(prefix))
             start = 0
             if cursor:
@@ -517,12 +517,12 @@ class NotesTools:
             stale = {} if data["missing_folders"] else stale_files(manifest, self.assistant.folders)
             data.update(
                 built=True,
-                built_at=manifest.get("built_at"),
-                age=age(manifest.get("built_at")),
-                notes=manifest["counts"]["files"],
-                sections=manifest["counts"]["chunks"],
-                snippets=manifest["counts"]["snippets"],
-                skipped=manifest.get("skipped", {}),
+                built_at=manifest.built_at,
+                age=age(manifest.built_at),
+                notes=manifest.counts.files,
+                sections=manifest.counts.chunks,
+                snippets=manifest.counts.snippets,
+                skipped=manifest.skipped,
                 stale={kind: keys for kind, keys in stale.items() if keys and kind != "touched"},
             )
         return status_markdown(data), data
@@ -539,7 +539,7 @@ class NotesTools:
         summary = self.freshness()
         manifest = self._usable()
         if manifest is not None:
-            summary.update(notes=manifest["counts"]["files"], built_at=manifest.get("built_at"))
+            summary.update(notes=manifest.counts.files, built_at=manifest.built_at)
         return summary
 
     def _chunk_spans(self) -> dict[str, list[tuple[int, int, int]]]:
@@ -648,7 +648,7 @@ def instructions(tools: NotesTools) -> str:
     if manifest is None:
         held = "The index is being built (index_status says how far)."
     else:
-        held = f"The index holds {plural(manifest['counts']['files'], 'note')}, built {age(manifest.get('built_at'))}."
+        held = f"The index holds {plural(manifest.counts.files, 'note')}, built {age(manifest.built_at)}."
     return (
         "Answers Kubernetes questions from the user's own notes (commands, manifests, comparisons, warnings about "
         f"removed kubectl flags), offline. {held} Prefer it to guessing: call search_notes with the question in "

@@ -227,7 +227,8 @@ class Repl:
             return
         heading = hit.chunk.headings[-1] if hit.chunk.headings else ""
         try:
-            indexed = self.assistant.store.manifest()["files"].get(hit.chunk.path, {}).get("sha256")
+            record = self.assistant.store.manifest().files.get(hit.chunk.path)
+            indexed = record.sha256 if record else None
         except Exception:  # noqa: BLE001 - no manifest to compare with: open the line as the answer gave it
             indexed = None
         problem = open_in_editor(self.assistant.folders, hit.chunk.path, hit.chunk.start_line, heading, indexed)

@@ -6,25 +6,19 @@ are memory-mapped and searched exactly, as IndexFlatIP would).
 
 from __future__ import annotations
 
-import json
 import math
-import mmap
+import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from functools import cached_property
 from itertools import zip_longest
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from assistant.chunks import is_group_passage
 from assistant.commands import KINDS, SUBCOMMAND_WORDS
-from assistant.lexical import LexicalIndex
+from assistant.generation import IndexReader
 from assistant.model import Chunk, Snippet
 from assistant.query import Query
-from assistant.store import IndexCorrupt
-from assistant.vectors import read_faiss_vectors
 
 
 @dataclass(frozen=True)
@@ -44,147 +38,6 @@ class SnippetHit:
     snippet: Snippet
     index: int
     passage: int | None  # rank of the passage it belongs to, when that passage is shown
-
-
-class IndexReader:
-    """Read-only view of one index generation; records are parsed only when asked for."""
-
-    def __init__(self, gen: Path) -> None:
-        self._compared: dict[int, tuple[str, int, str]] = {}
-        try:
-            self._open(gen)
-        except (OSError, ValueError) as e:
-            raise IndexCorrupt(f"{gen} is unreadable ({e.__class__.__name__}: {e})") from None
-
-    def _open(self, gen: Path) -> None:
-        self.gen = gen
-        self.chunk_offsets = np.load(gen / "chunk_offsets.npy", allow_pickle=False)
-        self.snippet_offsets = np.load(gen / "snippet_offsets.npy", allow_pickle=False)
-        self.snippet_chunk = np.load(gen / "snippet_chunk.npy", allow_pickle=False)
-        self.chunk_generated = np.load(gen / "chunk_generated.npy", allow_pickle=False)
-        self.chunk_page = np.load(gen / "chunk_page.npy", allow_pickle=False)
-        self._chunks_raw = _map(gen / "chunks.jsonl")
-        self._snippets_raw = _map(gen / "snippets.jsonl")
-
-    @property
-    def n_chunks(self) -> int:
-        return len(self.chunk_offsets) - 1
-
-    @property
-    def n_snippets(self) -> int:
-        return len(self.snippet_offsets) - 1
-
-    @cached_property
-    def chunk_vectors(self) -> np.ndarray:
-        return _guarded(read_faiss_vectors, self.gen / "chunks.faiss")
-
-    @cached_property
-    def snippet_vectors(self) -> np.ndarray:
-        return _guarded(read_faiss_vectors, self.gen / "snippets.faiss")
-
-    @cached_property
-    def command_index(self) -> tuple[dict[str, list[tuple[int, str, str]]], dict[str, list[int]]]:
-        """kubectl verb → [(snippet, subcommand, resource)], YAML kind → [snippet]: what each snippet does."""
-        features = self.snippet_features
-        by_verb: dict[str, list[tuple[int, str, str]]] = {}
-        by_kind: dict[str, list[int]] = {}
-        for si, f in enumerate(features):
-            for verb, sub, resource in f.get("actions", ()):
-                by_verb.setdefault(verb, []).append((si, sub, resource))
-            for kind in f.get("kinds", ()):
-                by_kind.setdefault(kind, []).append(si)
-        return by_verb, by_kind
-
-    @cached_property
-    def snippet_langs(self) -> list[str]:
-        """Each snippet's language (kept in the features file so no record needs parsing)."""
-        return [f.get("lang", "") for f in self.snippet_features]
-
-    @cached_property
-    def snippet_features(self) -> list[dict[str, Any]]:
-        return _guarded(lambda p: json.loads(p.read_text()), self.gen / "snippet_features.json")
-
-    @cached_property
-    def chunk_bm25(self) -> LexicalIndex:
-        return _guarded(LexicalIndex, self.gen / "bm25_chunks")
-
-    def page_bm25(self, query: str) -> np.ndarray:
-        """BM25 of each page taken as one document (chunk_page numbers the pages)."""
-        n_pages = int(self.chunk_page.max()) + 1 if self.n_chunks else 0
-        return _guarded(lambda _: self.chunk_bm25.group_scores(query, n_pages), self.gen / "bm25_chunks")
-
-    @cached_property
-    def snippet_bm25(self) -> LexicalIndex:
-        return _guarded(LexicalIndex, self.gen / "bm25_snippets")
-
-    def _record(self, raw: bytes | mmap.mmap, offsets: np.ndarray, i: int) -> dict:  # type: ignore[type-arg]
-        try:
-            return json.loads(raw[int(offsets[i]) : int(offsets[i + 1])])
-        except (ValueError, IndexError) as e:
-            raise IndexCorrupt(f"{self.gen}: record {i} is unreadable ({e.__class__.__name__})") from None
-
-    def snippet(self, i: int) -> Snippet:
-        rec = self._record(self._snippets_raw, self.snippet_offsets, i)
-        return Snippet.from_record(rec)
-
-    def text(self, i: int) -> tuple[str, int, str]:
-        """Chunk i's (path, start line, text), without parsing its snippets."""
-        rec = self._record(self._chunks_raw, self.chunk_offsets, i)
-        return rec["path"], rec["start_line"], rec["text"]
-
-    def compared(self, i: int) -> tuple[str, int, str]:
-        """Chunk i's (path, start line, text_key): what duplicate collapsing compares, kept once read (a REPL
-        asks about the same passages again and again; the index under a reader never changes)."""
-        if i not in self._compared:
-            path, line, text = self.text(i)
-            self._compared[i] = (path, line, text_key(text))
-        return self._compared[i]
-
-    def headings(self, i: int) -> list[str]:
-        """Chunk i's heading path, without parsing its snippets."""
-        return self._record(self._chunks_raw, self.chunk_offsets, i)["headings"]
-
-    def chunk(self, i: int) -> Chunk:
-        rec = self._record(self._chunks_raw, self.chunk_offsets, i)
-        snippets = tuple(self.snippet(s) for s in rec["snippets"])
-        return Chunk.from_record(rec, snippets)
-
-    def section_of(self, i: int) -> list[Chunk]:
-        """All pieces of the heading section chunk i belongs to. A file's chunks are stored together and in
-        order, so the pieces are its neighbours: only they are parsed. A command group that is a passage of its
-        own belongs to the section around its fence (stored just before it)."""
-        own = self.chunk(i)
-        if is_group_passage(own):
-            j = i - 1
-            while j >= 0 and (c := self.chunk(j)).path == own.path:
-                if c.headings == own.headings[:-1] and not is_group_passage(c):
-                    return self.section_of(j)
-                j -= 1
-        same = lambda c: c.path == own.path and c.headings == own.headings  # noqa: E731
-        first = i
-        while first > 0 and same(self.chunk(first - 1)):
-            first -= 1
-        pieces = [self.chunk(j) for j in range(first, i)] + [own]
-        j = i + 1
-        while j < self.n_chunks and same(nxt := self.chunk(j)):
-            pieces.append(nxt)
-            j += 1
-        return pieces
-
-
-def _guarded(load: Any, path: Path) -> Any:
-    """Load one index file; a file damaged or removed after the checksum check reads as a corrupt index."""
-    try:
-        return load(path)
-    except (OSError, RuntimeError, ValueError, KeyError) as e:
-        raise IndexCorrupt(f"{path} is unreadable ({e.__class__.__name__})") from None
-
-
-def _map(path: Path) -> bytes | mmap.mmap:
-    with path.open("rb") as f:
-        if path.stat().st_size == 0:
-            return b""
-        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def _dense(vectors: np.ndarray, qvec: np.ndarray, n: int) -> tuple[dict[int, int], np.ndarray]:
@@ -609,6 +462,19 @@ def text_key(text: str) -> str:
     return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
+_COMPARED: weakref.WeakKeyDictionary[IndexReader, dict[int, tuple[str, int, str]]] = weakref.WeakKeyDictionary()
+
+
+def compared(reader: IndexReader, i: int) -> tuple[str, int, str]:
+    """Chunk i's (path, start line, text_key): what duplicate collapsing compares, kept once read for as long
+    as the reader lives (a REPL asks about the same passages again and again; a generation never changes)."""
+    seen = _COMPARED.setdefault(reader, {})
+    if i not in seen:
+        path, line, text = reader.text(i)
+        seen[i] = (path, line, text_key(text))
+    return seen[i]
+
+
 def collapse_duplicates(
     reader: IndexReader, ranked: list[tuple[int, float]], n: int, lookahead: int = 50
 ) -> list[tuple[int, float, list[tuple[str, int]]]]:
@@ -622,7 +488,7 @@ def collapse_duplicates(
     for position, (ci, score) in enumerate(ranked):
         if len(kept) >= n and position >= n + lookahead:
             break
-        path, line, key = reader.compared(ci)
+        path, line, key = compared(reader, ci)
         twin = next((j for j, other in enumerate(keys) if same_text(key, other)), None)
         if twin is not None:
             kept[twin][2].append((path, line))

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from assistant.generation import IndexReader
     from assistant.query import Query
-    from assistant.search import IndexReader, RankConfig, SnippetPool
+    from assistant.search import RankConfig, SnippetPool
 
 MODEL_FILE = Path(__file__).with_name("data") / "snippet_model.json"
 

@@ -1,5 +1,6 @@
-"""The vector files of an index: FAISS flat indexes written by faiss and read memory-mapped, and the reuse of
-vectors across builds (a text embedded once keeps its vector)."""
+"""Vectors across builds: a text embedded once keeps its vector (reused from the last generation, or from the
+journal of a build that was killed), and only new texts are embedded. The vector files themselves are part of
+a generation (generation.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.embed import DIM, MAX_TOKENS, MODEL_ID, Embedder
-from assistant.model import Chunk, Snippet
+from assistant.model import Chunk
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from assistant.generation import IndexReader
 
 Progress = Callable[[str, int, int], None]
 
@@ -25,56 +28,18 @@ def text_hash(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-def write_faiss(path: Path, vecs: np.ndarray) -> None:
-    import faiss
+def load_for_reuse(reader: IndexReader) -> tuple[dict[str, list[Chunk]], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """A generation's chunks per file (to keep unchanged files as they were) and its vectors by text hash."""
     import numpy as np
 
-    index = faiss.IndexFlatIP(DIM)
-    if len(vecs):
-        index.add(np.ascontiguousarray(vecs, dtype=np.float32))
-    faiss.write_index(index, str(path))
-
-
-_FLAT_HEADER = struct.Struct("<4siqqq?iq")  # faiss IndexFlat: fourcc, d, ntotal, 2 dummies, trained, metric, n
-
-
-def read_faiss_vectors(path: Path) -> np.ndarray:
-    """The vectors of a FAISS IndexFlatIP file, memory-mapped, without importing faiss (~60 ms of a cold
-    query). The header is checked field by field; any other layout is read by faiss itself."""
-    import numpy as np
-
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        head = f.read(_FLAT_HEADER.size)
-    if len(head) == _FLAT_HEADER.size:
-        magic, d, ntotal, _, _, _, metric, n = _FLAT_HEADER.unpack(head)
-        if magic == b"IxFI" and d == DIM and metric == 0 and n == ntotal * d and size == len(head) + 4 * n:
-            if ntotal == 0:
-                return np.zeros((0, DIM), np.float32)
-            return np.memmap(path, dtype="<f4", mode="r", offset=len(head), shape=(ntotal, d))
-    import faiss
-
-    index = faiss.read_index(str(path))
-    if index.d != DIM:
-        raise ValueError(f"{path}: {index.d} dimensions, expected {DIM}")
-    return index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, DIM), np.float32)
-
-
-def load_for_reuse(gen: Path) -> tuple[dict[str, list[Chunk]], dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Old chunks per file (to keep unchanged files as they were) and old vectors by text hash."""
-    import numpy as np
-
+    chunks, chunk_hashes, snippet_hashes = reader.every_chunk()
     by_file: dict[str, list[Chunk]] = {}
-    records = [json.loads(line) for line in (gen / "chunks.jsonl").open("rb")]
-    snippet_records = [json.loads(line) for line in (gen / "snippets.jsonl").open("rb")]
-    for rec in records:
-        snips = tuple(Snippet.from_record(snippet_records[i]) for i in rec["snippets"])
-        chunk = Chunk.from_record(rec, snips)
-        by_file.setdefault(rec["path"], []).append(chunk)
-    cvecs = np.array(read_faiss_vectors(gen / "chunks.faiss"))  # in memory: rows of a memmap are slow views
-    svecs = np.array(read_faiss_vectors(gen / "snippets.faiss"))
-    chunk_cache = {rec["h"]: cvecs[i] for i, rec in enumerate(records)}
-    snippet_cache = {rec["h"]: svecs[i] for i, rec in enumerate(snippet_records)}
+    for chunk in chunks:
+        by_file.setdefault(chunk.path, []).append(chunk)
+    cvecs = np.array(reader.chunk_vectors)  # in memory: rows of a memmap are slow views
+    svecs = np.array(reader.snippet_vectors)
+    chunk_cache = {h: cvecs[i] for i, h in enumerate(chunk_hashes)}
+    snippet_cache = {h: svecs[i] for i, h in enumerate(snippet_hashes)}
     return by_file, chunk_cache, snippet_cache
 
 

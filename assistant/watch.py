@@ -14,8 +14,8 @@ from assistant.notes import NEVER_NOTES, NEVER_NOTES_SUFFIXES, NOTE_SUFFIXES, NO
 if TYPE_CHECKING:
     from watchfiles.main import AbstractEvent
 
+    from assistant.build import UpdateReport
     from assistant.core import Assistant
-    from assistant.store import UpdateReport
 
 Echo = Callable[[str], None]
 
@@ -125,7 +125,7 @@ def _counts(report: UpdateReport) -> str:
 
 def _summary(assistant: Assistant, report: UpdateReport) -> str:
     try:
-        files = assistant.store.manifest()["counts"]["files"]
+        files = assistant.store.manifest().counts.files
     except Exception:  # the summary is a courtesy: never fail the watch over it
         files = "?"
     line = f"{_now()} index up to date: {files} file{'' if files == 1 else 's'}, {report.chunks} chunks"

@@ -16,7 +16,7 @@ STAGES: dict[str, tuple[str, ...]] = {  # in pipeline order
         "config", "model", "notes", "markup", "snippets", "chunks", "texts", "commands", "deprecations",
         "destructive",
     ),
-    "index": ("embed", "vectors", "lexical", "store", "indexes"),  # chunks → the on-disk index and back
+    "index": ("embed", "vectors", "lexical", "generation", "store", "build", "indexes"),  # chunks → the index and back
     "query": ("compare", "followup", "query"),  # a question → a parsed Query
     "rank": ("search", "snippet_model"),  # Query + index → ranked passages and snippets
     "answer": ("answer", "placeholders", "prose", "keypoints", "excerpt", "compose"),  # hits → an Answer

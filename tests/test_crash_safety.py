@@ -24,12 +24,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from assistant.build import update_index
 from assistant.cli import app
 from assistant.config import BUNDLED_NOTES, PROJECT_ROOT, Settings
 from assistant.core import Assistant
+from assistant.generation import Manifest, read_faiss_vectors
 from assistant.model import Chunk
 from assistant.store import IndexBusy, IndexStore
-from assistant.vectors import read_faiss_vectors
 
 SEED = BUNDLED_NOTES / "kubernetes-therapy.md"
 KILLS = 20
@@ -95,22 +96,22 @@ def start_index(notes: Path, index: Path, env: dict[str, str], stderr: Path, *ex
         return subprocess.Popen(cmd, env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=err)
 
 
-def assert_complete(index: Path) -> dict[str, Any]:
+def assert_complete(index: Path) -> Manifest:
     """The live generation is whole: every checksum verifies and every file holds the manifest's counts."""
     import faiss
 
     store = IndexStore(index)
     manifest = store.manifest(verify=True)
     gen = store.current()
-    counts = manifest["counts"]
+    counts = manifest.counts
     with (gen / "chunks.jsonl").open("rb") as f:
-        assert sum(1 for _ in f) == counts["chunks"]
+        assert sum(1 for _ in f) == counts.chunks
     with (gen / "snippets.jsonl").open("rb") as f:
-        assert sum(1 for _ in f) == counts["snippets"]
-    assert len(np.load(gen / "chunk_offsets.npy")) == counts["chunks"] + 1
-    assert len(np.load(gen / "snippet_offsets.npy")) == counts["snippets"] + 1
-    assert faiss.read_index(str(gen / "chunks.faiss")).ntotal == counts["chunks"]
-    assert faiss.read_index(str(gen / "snippets.faiss")).ntotal == counts["snippets"]
+        assert sum(1 for _ in f) == counts.snippets
+    assert len(np.load(gen / "chunk_offsets.npy")) == counts.chunks + 1
+    assert len(np.load(gen / "snippet_offsets.npy")) == counts.snippets + 1
+    assert faiss.read_index(str(gen / "chunks.faiss")).ntotal == counts.chunks
+    assert faiss.read_index(str(gen / "snippets.faiss")).ntotal == counts.snippets
     return manifest
 
 
@@ -197,7 +198,7 @@ def test_sigkill_at_random_moments_never_breaks_the_index(
         answer = ask(f"kubectl get run={marker}", notes, index)
         assert any(p["path"] == f"runbook-{n}.md" and marker in p["text"] for p in answer["passages"]), answer
         manifest = assert_complete(index)
-        assert set(manifest["files"]) == {p.name for p in notes.glob("*.md")}
+        assert set(manifest.files) == {p.name for p in notes.glob("*.md")}
 
     print(f"\nbuild: writes at {writing:.2f} s, switches at {switched:.2f} s, ends at {total:.2f} s")
     print(dict(outcomes))
@@ -263,7 +264,7 @@ def test_concurrent_builders_take_turns(
     store = IndexStore(index)
     live = store.current()
     with pytest.raises(IndexBusy) as busy:
-        store.update([notes], embedder, wait=False)
+        update_index(store, [notes], embedder, wait=False)
     assert f"pid {first.pid}" in str(busy.value)
     assert store.current() == live
 

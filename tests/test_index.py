@@ -88,9 +88,9 @@ def test_manifest_is_plain_json_with_fingerprints(seed_assistant: Assistant) -> 
 def test_changed_chunker_version_means_full_rebuild(tmp_path: Path, notes_dir: Path, embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     assistant, counting = make(notes_dir, tmp_path / "index", embedder)
     assistant.update()
-    import assistant.store as store_module
+    import assistant.generation as generation
 
-    monkeypatch.setattr(store_module, "CHUNKER_VERSION", "test-next")
+    monkeypatch.setattr(generation, "CHUNKER_VERSION", "test-next")
     report = assistant.update()
     assert report.rebuilt and report.added == ["kubernetes-therapy.md"]
 

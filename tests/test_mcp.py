@@ -488,7 +488,7 @@ def test_a_replaced_notes_root_rearms_the_watcher_and_a_missing_one_keeps_the_in
         changed(tools)
         assert found(tools, "wombat nodes drain", "Wombat nodes")
 
-        files = tools.assistant.store.manifest()["counts"]["files"]
+        files = tools.assistant.store.manifest().counts.files
         notes.rename(tmp_path / "gone")
         with pytest.raises(Unavailable, match="notes folder not found.*index is kept"):
             tools.search(QUESTION)
@@ -498,7 +498,7 @@ def test_a_replaced_notes_root_rearms_the_watcher_and_a_missing_one_keeps_the_in
         assert status["missing_folders"] == [str(notes)] and status["notes"] == files  # never emptied
         (tmp_path / "gone").rename(notes)
         assert found(tools, QUESTION, COMMAND)
-        assert tools.assistant.store.manifest()["counts"]["files"] == files
+        assert tools.assistant.store.manifest().counts.files == files
     finally:
         tools.close()
 

@@ -130,7 +130,7 @@ def test_a_note_over_the_size_limit_is_announced_once(tmp_path: Path, embedder) 
         kt.ask("drain a node")
     assert sum("huge.md" in m for m in said) == 1, said
     manifest = kt.store.manifest()
-    assert "huge.md" in manifest["skipped"] and stale_files(manifest, [notes])["added"] == []
+    assert "huge.md" in manifest.skipped and stale_files(manifest, [notes])["added"] == []
 
 
 @pytest.mark.slow
@@ -365,7 +365,7 @@ def test_an_unverified_manifest_read_is_served_once_per_generation(tmp_path: Pat
     (notes / "drain.md").write_text(DRAIN + "\nkubectl uncordon node-1\n")
     kt.update()
     assert kt.store.manifest() is not first  # a new generation: read again
-    assert kt.store.manifest()["files"]["drain.md"]["sha256"] != first["files"]["drain.md"]["sha256"]
+    assert kt.store.manifest().files["drain.md"].sha256 != first.files["drain.md"].sha256
     manifest = kt.store.current() / "manifest.json"
     manifest.write_bytes(manifest.read_bytes().replace(b'"files"', b'"filez"'))
     with pytest.raises(IndexCorrupt):

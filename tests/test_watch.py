@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.build import UpdateReport
 from assistant.config import Settings
 from assistant.core import Assistant
-from assistant.store import UpdateReport
+from assistant.generation import Counts, Manifest
 from assistant.watch import is_note_path, watch_notes
 
 # Every note here has a snippet: an index with no snippets at all cannot be built yet (bm25s refuses an
@@ -133,8 +134,8 @@ class FlakyAssistant:
         self.calls = 0
         self.store = self
 
-    def manifest(self) -> dict[str, object]:
-        return {"counts": {"files": 1}}
+    def manifest(self) -> Manifest:
+        return Manifest(counts=Counts(files=1))
 
     def update(self, wait: bool = True) -> UpdateReport:
         self.calls += 1
