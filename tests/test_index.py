@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from assistant.config import Settings
 from assistant.core import Assistant
+from assistant.generation import IndexCorrupt, Manifest, read_manifest
 from assistant.store import IndexStore
 
 
@@ -83,6 +85,24 @@ def test_manifest_is_plain_json_with_fingerprints(seed_assistant: Assistant) -> 
     assert {"schema", "chunker", "files", "checksums", "built_at"} <= set(manifest)
     assert len(manifest["files"]["kubernetes-therapy.md"]["sha256"]) == 64
     assert not list(store.current().rglob("*.pkl")) and not list(store.current().rglob("*.pickle"))
+
+
+def test_the_typed_manifest_writes_the_bytes_it_read(seed_assistant: Assistant, tmp_path: Path) -> None:
+    """Manifest is manifest.json, typed: it round-trips byte for byte, so an index written before it opens
+    without a rebuild; a field of the wrong type is damage, like a file that is not JSON."""
+    data = (IndexStore(seed_assistant.settings.index).current() / "manifest.json").read_bytes()
+    manifest = Manifest.from_json(json.loads(data))
+    assert json.dumps(manifest.to_json(), indent=1).encode() == data
+    assert manifest.compatible() and manifest.counts.files == len(manifest.files) == 1
+    assert len(manifest.files["kubernetes-therapy.md"].sha256) == 64
+    broken = json.loads(data)
+    broken["counts"]["chunks"] = str(broken["counts"]["chunks"])
+    gen = tmp_path / "gen-unsealed"
+    gen.mkdir()
+    (gen / "manifest.json").write_text(json.dumps(broken))
+    with pytest.raises(IndexCorrupt, match="unreadable"):
+        read_manifest(gen)
+    assert Manifest.from_json({"notes": ["/n"], "checksums": {}}).files == {}  # fields an old index lacks
 
 
 def test_changed_chunker_version_means_full_rebuild(tmp_path: Path, notes_dir: Path, embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
