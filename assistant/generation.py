@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from assistant.chunks import CHUNKER_VERSION, is_group_passage
 from assistant.embed import DIM, MAX_TOKENS, MODEL_ID
@@ -87,21 +87,28 @@ def _strings(value: Any) -> dict[str, str]:
     return {_typed(k, str): _typed(v, str) for k, v in _typed(value, dict).items()}
 
 
-@dataclass(frozen=True)
-class NoteRecord:
+class NoteRecord(NamedTuple):
     """What a generation knows of one note file: its content hash and the stat it had when it was read."""
 
     sha256: str
     size: int
     mtime_ns: int
 
-    @classmethod
-    def from_json(cls, data: Any) -> NoteRecord:
-        data = _typed(data, dict)
-        return cls(_typed(data.get("sha256", ""), str), _typed(data["size"], int), _typed(data["mtime_ns"], int))
-
     def to_json(self) -> dict[str, Any]:
-        return {"sha256": self.sha256, "size": self.size, "mtime_ns": self.mtime_ns}
+        return self._asdict()
+
+
+def _note_records(value: Any) -> dict[str, NoteRecord]:
+    """The manifest's files, checked by exact type: a large corpus has thousands (this runs on every open)."""
+    records = {}
+    for key, data in _typed(value, dict).items():
+        if type(data) is not dict:
+            raise TypeError(f"files[{key!r}]")
+        record = NoteRecord(data.get("sha256", ""), data["size"], data["mtime_ns"])
+        if (type(key), type(record.sha256), type(record.size), type(record.mtime_ns)) != (str, str, int, int):
+            raise TypeError(f"files[{key!r}]")
+        records[key] = record
+    return records
 
 
 @dataclass(frozen=True)
@@ -165,7 +172,7 @@ class Manifest:
             chunker=_optional(data, "chunker", str),
             built_at=_optional(data, "built_at", str),
             notes=[_typed(n, str) for n in _typed(data.get("notes", []), list)],
-            files={_typed(k, str): NoteRecord.from_json(v) for k, v in _typed(data.get("files", {}), dict).items()},
+            files=_note_records(data.get("files", {})),
             skipped=_strings(data.get("skipped", {})),
             without_passages=[_typed(k, str) for k in _typed(data.get("without_passages", []), list)],
             counts=Counts(**{k: _typed(counts.get(k, 0), int) for k in ("files", "chunks", "snippets")}),
