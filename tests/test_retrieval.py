@@ -167,7 +167,7 @@ def test_eval_docs_scoring_and_halves(tmp_path, seed_assistant: Assistant) -> No
 
 
 def test_opening_a_command_group_passage_shows_the_section_around_its_fence(seed_assistant: Assistant) -> None:
-    from assistant.search import is_group_passage
+    from assistant.chunks import is_group_passage
 
     answer = seed_assistant.ask("revert my nginx deployment to the previous revision")
     group = next(h for h in answer.passages if is_group_passage(h.chunk))
