@@ -13,6 +13,7 @@ from assistant.lexical import QUESTION_WORDS, tokenize
 from assistant.prose import FENCE
 from assistant.query import Query
 from assistant.search import Hit
+from assistant.words import word_set
 
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _MARKUP_ONLY = re.compile(r"^[\s#>|`*_:-]*$")
@@ -22,13 +23,7 @@ MIN_CHARS = 25
 MAX_PASSAGES = 3
 MAX_CHARS = 400
 SPLIT_CHARS = 200  # a joined paragraph longer than this offers its sentences one by one
-GENERIC = (
-    frozenset(
-        "the a an of to in on for and or is are be with as by it its this that what which how do does use used "
-        "using from at".split()
-    )
-    | QUESTION_WORDS
-)
+GENERIC = word_set("generic_words") | QUESTION_WORDS  # too common to tell one line from another
 
 
 def line_roles(text: str) -> list[tuple[str, str]]:

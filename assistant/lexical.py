@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.words import word_set
+
 FORMAT = "kt-bm25-1"
 K1, B = 1.5, 0.75
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
@@ -40,10 +42,7 @@ def _stem(token: str) -> str:
 
 
 # Words that shape a question but say nothing about its subject (bm25s's English list lacks them).
-QUESTION_WORDS = frozenset(
-    "how do does did what which why when where who whom can could should would shall may might must i me my "
-    "we our us you your please tell need want wanna".split()
-)
+QUESTION_WORDS = word_set("question_words")
 
 
 def tokenize(text: str, stopwords: frozenset[str] = frozenset()) -> list[str]:
@@ -57,11 +56,7 @@ def query_tokens(text: str, stopwords: frozenset[str]) -> list[str]:
     return [_stem(t) for t in words] + [_stem(a + b) for a, b in zip(words, words[1:], strict=False)]
 
 
-# bm25s's English stopword list (importing it from bm25s would import scipy: ~0.2 s).
-STOPWORDS_EN = frozenset(
-    "a an and are as at be but by for if in into is it no not of on or such that the their then there these they "
-    "this to was will with".split()
-)
+STOPWORDS_EN = word_set("english_stopwords")  # bm25s's (importing it from bm25s would import scipy: ~0.2 s)
 
 
 def english_stopwords() -> frozenset[str]:

@@ -25,6 +25,7 @@ from assistant.model import Chunk, Snippet
 from assistant.query import Query
 from assistant.store import IndexCorrupt
 from assistant.vectors import read_faiss_vectors
+from assistant.words import word_map, word_set
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ def command_matches(
 
 
 # What a command makes besides acting on its target: `kubectl expose deployment web` makes a Service.
-PRODUCTS = {"expose": "service", "autoscale": "horizontalpodautoscaler", "run": "pod"}
+PRODUCTS = word_map("kubectl_products")
 
 
 def action_score(
@@ -541,7 +542,7 @@ def relevant_snippets(
 
 
 STRONG_MATCH = 2.5  # action_score of a command doing an asked verb on the asked resource, and more (main request…)
-MANIFEST_WORDS = {"spec", "file", "definition"}  # besides the words that name YAML (Query.snippet_kind)
+MANIFEST_WORDS = word_set("manifest_words")  # besides the words that name YAML (Query.snippet_kind)
 
 
 def diversify(
