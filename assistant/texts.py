@@ -7,10 +7,15 @@ import re
 from assistant.model import Chunk, Snippet
 from assistant.words import word_map, word_set
 
+# How much of a snippet its descriptor for the model holds.
+HEAD_LINES = 6  # its first lines…
+HEAD_CHARS = 400  # …at most this long
+KEYS_CHARS = 300  # a manifest's key summary
+
 
 def snippet_embed_text(s: Snippet) -> str:
     """Short descriptor of a snippet for the model: where it lives, what it is called, how it starts."""
-    head = "\n".join(s.code.splitlines()[:6])[:400]
+    head = "\n".join(s.code.splitlines()[:HEAD_LINES])[:HEAD_CHARS]
     if s.lang == "yaml":
         head += "\n" + yaml_keys(s.code)
     return "\n".join(
@@ -26,7 +31,7 @@ def yaml_keys(code: str) -> str:
         key = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", m.group(1))
         if key not in keys and key not in PLAIN_KEYS:
             keys.append(key)
-    return " ".join(keys)[:300]
+    return " ".join(keys)[:KEYS_CHARS]
 
 
 def snippet_lexical_text(s: Snippet) -> str:
