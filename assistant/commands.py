@@ -158,10 +158,13 @@ def main_request(question: str) -> tuple[set[str], str]:
     return set(), ""
 
 
+# A question's lines and bullets, one task each ("* Create a namespace …", "* Create a pod …"), on one line too.
+TASKS = re.compile(r"\n\s*(?:[*+-]\s+|\d+[.)]\s+)?|\s\*\s")
+
+
 def requests(question: str) -> list[tuple[set[str], str]]:
-    """The main request of each task a question lists, one per line or bullet ("* Create a namespace …",
-    "* Create a pod …"); a one-line question has one."""
-    parts = [p for p in re.split(r"\n\s*(?:[*+-]\s+|\d+[.)]\s+)?", question) if p.strip()]
+    """The main request of each task a question lists (TASKS); a one-line question has one."""
+    parts = [p for p in TASKS.split(question) if p.strip()]
     found = [r for p in parts if (r := main_request(p))[0]]
     return found or [main_request(question)]
 

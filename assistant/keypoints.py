@@ -10,15 +10,13 @@ from collections.abc import Iterable
 
 from assistant.answer import KeyPoint
 from assistant.lexical import QUESTION_WORDS, tokenize
-from assistant.prose import FENCE
+from assistant.prose import FENCE, QUOTE, marker
 from assistant.query import Query
 from assistant.search import CONFIG, Hit, RankConfig
 from assistant.words import word_set
 
-_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _MARKUP_ONLY = re.compile(r"^[\s#>|`*_:-]*$")
 _BOLD_ONLY = re.compile(r"^(\*\*|__)[^*_]+\1:?$")  # "**Check the controller**": a label, says nothing itself
-_QUOTE = re.compile(r"^(?:>\s?)+")
 # How the lines of a passage are offered (how they are scored: RankConfig.point_*).
 MIN_CHARS = 25  # a shorter line says too little to be a point
 MAX_CHARS = 400  # a longer point is cut at a word with "…"
@@ -65,7 +63,7 @@ def line_roles(text: str) -> list[tuple[str, str]]:
 
 def says_nothing(line: str) -> bool:
     """Markup alone, a bold label line ("**Steps**"), or a diagram's line break markup: never a point."""
-    text = _QUOTE.sub("", line.strip()).strip()
+    text = QUOTE.sub("", line.strip()).strip()
     return bool(_MARKUP_ONLY.match(text) or _BOLD_ONLY.match(text) or "<br" in text.lower())
 
 
@@ -79,11 +77,12 @@ def candidate_lines(text: str, code: bool = False) -> Iterable[tuple[str, str]]:
     prose = "\n".join(line if role == "prose" else "" for line, role in line_roles(text))  # the rest: blank
     label = ""
     for raw in prose.splitlines() if code else logical_lines(prose):
-        stripped = _QUOTE.sub("", raw.strip()).strip()
+        stripped = QUOTE.sub("", raw.strip()).strip()
         if not stripped or _MARKUP_ONLY.match(stripped) or stripped.startswith(("#", "<", "|")):
             continue
-        is_bullet = bool(_BULLET.match(stripped))
-        line = _BULLET.sub("", stripped)
+        bullet = marker(stripped)
+        is_bullet = bool(bullet)
+        line = stripped[len(bullet) :].lstrip()
         if not is_bullet and len(line) < LABEL_CHARS:
             label = line.strip("*:_ ")
         if says_nothing(line):

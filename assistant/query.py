@@ -92,7 +92,6 @@ def parse_query(question: str, conversation: Conversation | None = None) -> Quer
 _LEAD_WORDS = word_set("task_lead_words")
 _LEAD_CLAUSE = re.compile(r"^\s*(?:in|within|inside|on|from|using|for)\b[^,]*,\s*", re.I)  # "In namespace x, …"
 _FIRST_SENTENCE = re.compile(r"(?<=[.!?])\s|\n")
-_TASKS = re.compile(r"\n\s*(?:[*+-]\s+|\d+[.)]\s+)?|\s\*\s")  # a question's lines and bullets
 
 
 def is_imperative(text: str, resources: set[str] | frozenset[str]) -> bool:
@@ -101,11 +100,11 @@ def is_imperative(text: str, resources: set[str] | frozenset[str]) -> bool:
     matching English verbs to kubectl verbs help; in a goal or a symptom ("save a copy of the etcd data",
     "free up disk space on a node full of old images") the same words hijack the answer (`kubectl cp`,
     `kubectl set image`)."""
-    from assistant.commands import VERBS
+    from assistant.commands import TASKS, VERBS
 
     if not resources:
         return False
-    for task in _TASKS.split(text):  # each listed task ("* Create a namespace …", "* Create a pod …")
+    for task in TASKS.split(text):  # each listed task ("* Create a namespace …", "* Create a pod …")
         first = _LEAD_CLAUSE.sub("", _FIRST_SENTENCE.split(task.strip(), maxsplit=1)[0])
         words = re.findall(r"[a-z][a-z-]*", first.lower())
         while words and words[0] in _LEAD_WORDS:
