@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from assistant.answer import Answer, Side, Warning_
 from assistant.keypoints import key_points
 from assistant.query import Query, parse_query
+from assistant.words import word_map
 
 if TYPE_CHECKING:
     from assistant.followup import Conversation
@@ -74,10 +75,7 @@ def own_commands(snippets: list[SnippetHit], passages: list[Hit]) -> list[Snippe
     return [replace(s, rank=n) for n, s in enumerate(kept, start=1)]
 
 
-SNIPPET_FORMS = {
-    "yaml": "YAML", "manifest": "manifests", "manifests": "manifests", "dockerfile": "Dockerfile",
-    "command": "commands", "commands": "commands", "example": "examples", "examples": "examples",
-}  # fmt: skip
+SNIPPET_FORMS = word_map("snippet_forms")  # "yaml" → how a notice names it: "Your notes hold no YAML for …"
 
 
 def mentions(s: SnippetHit, term: str) -> bool:

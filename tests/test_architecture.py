@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "assistant"
 
 STAGES: dict[str, tuple[str, ...]] = {  # in pipeline order
     "ingest": (  # notes → chunks and snippets, and the knowledge chunking uses
-        "config", "model", "notes", "markup", "snippets", "chunks", "texts", "commands", "deprecations",
+        "config", "words", "model", "notes", "markup", "snippets", "chunks", "texts", "commands", "deprecations",
         "destructive",
     ),
     "index": ("embed", "vectors", "lexical", "store", "indexes"),  # chunks → the on-disk index and back
