@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 from assistant.cli import app
 from assistant.config import Settings
 from assistant.core import Assistant
-from assistant.mcp_tools import BadRequest, NotesTools, Unavailable, note_key
+from assistant.mcp_freshness import Unavailable
+from assistant.mcp_tools import BadRequest, NotesTools, note_key
 
 QUESTION = "how can I roll a deployment back to its previous version"
 COMMAND = "kubectl rollout undo deploy/nginx"
@@ -361,7 +362,7 @@ def test_get_note_paths_stay_inside_the_notes(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_markdown_shows_each_snippet_once_and_brief_cites_every_command(seed_assistant: Assistant) -> None:
-    from assistant.mcp_tools import brief_json, brief_markdown
+    from assistant.mcp_views import brief_json, brief_markdown
     from assistant.plain import markdown
 
     answer = seed_assistant.ask(QUESTION)
@@ -517,7 +518,7 @@ def test_a_sweep_runs_only_when_the_watcher_cannot_vouch(built: Settings, embedd
         swept = len(sweeps)
         tools.search("show me the contents of a secret")
         assert len(sweeps) == swept  # nothing changed, the watcher vouches
-        tools.sweep_age = 0.0  # the last sweep is too old: sweep again
+        tools.keeper.sweep_age = 0.0  # the last sweep is too old: sweep again
         tools.search("show me the contents of a secret")
         assert len(sweeps) == swept + 1
     finally:
@@ -545,7 +546,7 @@ def test_no_call_waits_for_a_build_or_a_slow_update(notes_dir: Path, tmp_path: P
         _, status = tools.index_status()
         assert status["built"] is False and status["build"]["running"] is True
         gated.gate.set()
-        tools.call_wait = 120.0
+        tools.keeper.call_wait = 120.0
         tools.reindex()  # waits (the call_wait is long now) for the build and this update
         _, data = tools.search(QUESTION)
         assert data["status"] == "ready" and data["snippets"][0]["code"].startswith(COMMAND)
@@ -556,14 +557,14 @@ def test_no_call_waits_for_a_build_or_a_slow_update(notes_dir: Path, tmp_path: P
         gated.waiting.clear()
         with (notes_dir / SEED_NAME).open("a") as f:
             f.write("\n## Okapi clusters\n\nOkapi clusters keep their etcd quorum striped across three racks.\n")
-        tools.call_wait, tools.sweep_age = 0.0, 0.0
+        tools.call_wait, tools.keeper.sweep_age = 0.0, 0.0
         markdown, data = tools.search("okapi clusters etcd quorum racks")  # from the index as it is, at once
         assert data["status"] == "ready" and data["index"]["updating"] is True and data["index"]["fresh"] is False
         assert data["index"]["stale"] == {"changed": [SEED_NAME]}
         assert "*Index: being updated, answered from it as it is" in markdown and f"{SEED_NAME} (changed)" in markdown
         assert gated.waiting.wait(60)
         gated.gate.set()
-        tools.call_wait = 120.0
+        tools.keeper.call_wait = 120.0
         assert found(tools, "okapi clusters etcd quorum racks", "Okapi clusters keep")
     finally:
         gated.gate.set()
@@ -608,7 +609,8 @@ def test_search_modes_path_filter_get_note_lines_and_list_pages(built: Settings,
 
 
 def test_list_notes_is_small_by_default_on_a_large_corpus(tmp_path: Path) -> None:
-    from assistant.mcp_tools import LIST_LIMIT, list_markdown
+    from assistant.mcp_tools import LIST_LIMIT
+    from assistant.mcp_views import list_markdown
 
     keys = [f"content/en/docs/tasks/administer-cluster/some-long-page-name-{n:04d}.md" for n in range(1636)]
     index = {"fresh": True, "updating": False, "stale": {}, "problem": None, "notes": 1636, "built_at": None}
