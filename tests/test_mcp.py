@@ -618,3 +618,104 @@ def test_list_notes_is_small_by_default_on_a_large_corpus(tmp_path: Path) -> Non
     data = {"folders": ["/home/you/notes"], "prefix": "", "total": len(keys), "index": index, "notes": page}
     data["next_cursor"] = keys[LIST_LIMIT - 1]
     assert len(list_markdown(data)) + len(json.dumps(data)) <= 8 * 1024
+
+
+# --- cancellation --------------------------------------------------------------------------------------------
+
+
+class Cancelled(BaseException):
+    """What a cancelled call's checkpoint raises (the server's raises anyio's cancellation, a BaseException)."""
+
+
+@pytest.mark.slow
+def test_a_cancelled_search_stops_at_the_next_stage_and_the_next_call_answers(built: Settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    tools = make_tools(built, embedder)
+    try:
+        tools.search(QUESTION)  # the start-up update has ended
+        stages: list[str] = []
+        tools.search(QUESTION, check=stages.append)
+        assert stages == ["before answering", "after embedding", "after ranking", "before rendering"]
+        for stop_at in stages:
+
+            def cancel(stage: str, stop_at: str = stop_at) -> None:
+                if stage == stop_at:
+                    raise Cancelled(stage)
+
+            with pytest.raises(Cancelled, match=stop_at):
+                tools.search(QUESTION, check=cancel)
+            _, data = tools.search("how do I taint a node")  # the next call is answered: nothing is left held
+            assert data["status"] == "ready" and data["passages"]
+    finally:
+        tools.close()
+
+
+@pytest.mark.slow
+def test_a_call_the_client_cancels_is_never_answered_and_the_next_one_is(built: Settings) -> None:
+    """The SDK client cancels a search_notes that waits for an update (held still: this test holds the index's
+    lock) once it reports progress; the server stops it at its next stage boundary, sends nothing for it, and
+    answers the next call."""
+    from filelock import FileLock
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    params = StdioServerParameters(command=sys.executable, args=server_args(built), env=dict(os.environ))
+    errlog = built.notes[0].parent / "server.log"
+    sent: list[Any] = []  # every message, in order: ("out" | "in", message)
+    lock = FileLock(str(built.index / ".lock"))
+
+    async def tapped(source: Any, sink: Any, way: str) -> None:
+        async with sink:
+            async for item in source:
+                sent.append((way, getattr(item, "message", item)))
+                await sink.send(item)
+
+    async def scenario(session: Any) -> None:
+        await ready(session)
+        lock.acquire(timeout=30)
+        try:
+            waiting = (await session.call_tool("reindex", {})).structured_content  # the update waits for the lock
+            assert waiting["build"]["running"] is True
+            progressed = anyio.Event()
+
+            async def progress(percent: float, total: float | None, message: str | None) -> None:
+                progressed.set()
+
+            async def cancelled_call() -> None:
+                await session.call_tool("search_notes", {"question": QUESTION}, progress_callback=progress)
+                raise AssertionError("a cancelled call got an answer")
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(cancelled_call)
+                await progressed.wait()  # it is waiting for the update
+                group.cancel_scope.cancel()
+            result = await session.call_tool("search_notes", {"question": "how do I taint a node"})
+            assert not result.is_error and result.structured_content["status"] == "ready"
+            assert result.structured_content["index"]["updating"] is True  # answered from the index as it is
+        finally:
+            lock.release()
+        assert (await ready(session))["build"]["error"] is None
+
+    async def main() -> None:
+        with anyio.fail_after(120), errlog.open("w") as err:
+            async with stdio_client(params, errlog=err) as (read, write), anyio.create_task_group() as taps:
+                to_client, from_server = anyio.create_memory_object_stream[Any](100)
+                to_server, from_client = anyio.create_memory_object_stream[Any](100)
+                taps.start_soon(tapped, read, to_client, "in")
+                taps.start_soon(tapped, from_client, write, "out")
+                async with ClientSession(from_server, to_server) as session:
+                    await session.initialize()
+                    await scenario(session)
+                taps.cancel_scope.cancel()
+
+    anyio.run(main)
+    searches = [m.id for way, m in sent if way == "out" and getattr(m, "method", None) == "tools/call"
+                and m.params["name"] == "search_notes"]  # fmt: skip
+    cancelled, answered = searches[-2], searches[-1]
+    cancels = [
+        n for n, (way, m) in enumerate(sent) if way == "out" and getattr(m, "method", "") == "notifications/cancelled"
+    ]
+    assert [sent[n][1].params["requestId"] for n in cancels] == [cancelled]
+    replies = {m.id: n for n, (way, m) in enumerate(sent) if way == "in" and getattr(m, "method", None) is None}
+    assert cancelled not in replies  # no result, no error: nothing at all for the cancelled call
+    assert replies[answered] > cancels[0]
+    log = errlog.read_text()
+    assert "search_notes cancelled by the client while waiting for the index update" in log
