@@ -169,7 +169,7 @@ def lines_markdown(data: dict[str, Any]) -> str:
 def list_markdown(data: dict[str, Any]) -> str:
     first = plural(data["total"], "note") + (f" under {data['prefix']!r}" if data["prefix"] else "")
     lines = [f"{first} in {', '.join(data['folders'])}; {len(data['notes'])} here:"]
-    lines += [f"- {n['path']} ({n['sections']} sections)" for n in data["notes"]]
+    lines += [f"- {n['path']} ({plural(n['sections'], 'section')})" for n in data["notes"]]
     if data["next_cursor"]:
         lines.append(f"More: list_notes(cursor={data['next_cursor']!r}).")
     return "\n".join(lines) + "\n\n" + index_line(data["index"]) + "\n"
