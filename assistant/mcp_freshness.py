@@ -114,6 +114,13 @@ class Updater:
         with self.cond:
             return self.pending is not None or self.build.running
 
+    def ensure(self) -> None:
+        """No index and no build: build it (again, if the last one failed)."""
+        with self.cond:
+            if self.pending is None and not self.build.running:
+                self.pending = False
+                self.cond.notify_all()
+
     def _run(self) -> None:
         while True:
             with self.cond:
@@ -217,12 +224,8 @@ class IndexKeeper:
 
         self.check_roots()
         manifest = self.usable()
-        updater = self.updater
         if manifest is None:
-            with updater.cond:
-                if updater.pending is None and not updater.build.running:
-                    updater.pending = False  # no index and no build: build it (again, if the last one failed)
-                    updater.cond.notify_all()
+            self.updater.ensure()
             return None
         recent = time.monotonic() - self.last_sweep < self.sweep_age
         if self.watch is not None and self.watch.vouches() and recent:
@@ -233,7 +236,7 @@ class IndexKeeper:
         stale = stale_files(manifest, self.assistant.folders)
         moved = manifest.get("notes") != [str(f.resolve()) for f in self.assistant.folders]
         if any(stale.values()) or moved:
-            updater.request()
+            self.updater.request()
         self.stale = {kind: keys for kind, keys in stale.items() if keys and kind != "touched"}
         return manifest
 
@@ -270,9 +273,7 @@ class IndexKeeper:
         if self.sweep() is not None or self.updater.build.error:
             self.updater.settle(self.call_wait, reporter, check)
         if self.usable() is None:
-            with self.updater.cond:
-                running = self.updater.build.running or self.updater.pending is not None
-                error = self.updater.build.error
+            running, error = self.updater.busy(), self.updater.build.error
             if error and not running:
                 raise Unavailable(f"the index cannot be built: {error}")
             state = self.building()
