@@ -207,9 +207,11 @@ class Assistant:
         offset: int = 0,
         conversation: Conversation | None = None,
         where: Callable[[str], bool] | None = None,
+        check: Callable[[str], None] | None = None,
     ) -> Answer:
         """Answer one question. With a conversation, follow-ups ("which one is faster?") use what came before.
-        `where`: only passages and snippets of the notes it accepts (by note key)."""
+        `where`: only passages and snippets of the notes it accepts (by note key). `check(stage)` runs between
+        stages ("after embedding", "after ranking") and may raise to stop the answer there (a cancelled call)."""
         from assistant.compose import compose_answer
 
         k = k or self.settings.top_k
@@ -217,7 +219,7 @@ class Assistant:
             reader = self.reader()
             try:
                 return compose_answer(
-                    lambda query, k, n, offset: self.retrieve(reader, query, k, n, offset, where),  # noqa: B023
+                    lambda query, k, n, offset: self.retrieve(reader, query, k, n, offset, where, check),  # noqa: B023
                     question,
                     k=k,
                     n_snippets=n_snippets or k,
@@ -240,12 +242,17 @@ class Assistant:
         n_snippets: int,
         offset: int = 0,
         where: Callable[[str], bool] | None = None,
+        check: Callable[[str], None] | None = None,
     ) -> tuple[list[Hit], list[SnippetHit], bool]:
         """The passages and snippets that answer, and whether the notes answer the question at all."""
         from assistant.search import CONFIG, Hit, SnippetHit, collapse_duplicates, rank
 
         qvec = self.embedder().embed([query.text])[0]
+        if check:
+            check("after embedding")
         ranking = rank(reader, query, qvec, self.rank_config or CONFIG)
+        if check:
+            check("after ranking")
         ranked, ranked_snippets = ranking.passages, ranking.snippets
         if where is not None:
             ranked = [(ci, s) for ci, s in ranked if where(reader.text(ci)[0])]

@@ -20,8 +20,10 @@ STAGES: dict[str, tuple[str, ...]] = {  # in pipeline order
     "query": ("compare", "followup", "query"),  # a question → a parsed Query
     "rank": ("search", "snippet_model"),  # Query + index → ranked passages and snippets
     "answer": ("answer", "placeholders", "prose", "keypoints", "excerpt", "compose"),  # hits → an Answer
-    "views": ("render", "plain", "sources"),  # an Answer → the terminal, plain text, Markdown
-    "app": ("core", "evaluate", "watch", "mcp_tools", "mcp_server", "repl", "cli", "__init__", "__main__"),
+    "views": ("render", "plain", "sources", "mcp_views"),  # an Answer → the terminal, plain text, Markdown
+    "app": (
+        "core", "evaluate", "watch", "mcp_freshness", "mcp_tools", "mcp_server", "repl", "cli", "__init__", "__main__",
+    ),
 }  # fmt: skip
 
 
