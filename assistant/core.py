@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from assistant.answer import Answer
     from assistant.embed import Embedder
     from assistant.followup import Conversation
-    from assistant.query import Query
-    from assistant.search import Hit, IndexReader, RankConfig, SnippetHit
+    from assistant.retrieve import Retriever
+    from assistant.search import Hit, IndexReader, RankConfig
 
 Notice = Callable[[str], None]
 BUSY_WAIT = 2.0  # seconds a question waits for another process's update before answering from the index as it is
@@ -209,70 +209,37 @@ class Assistant:
         where: Callable[[str], bool] | None = None,
     ) -> Answer:
         """Answer one question. With a conversation, follow-ups ("which one is faster?") use what came before.
-        `where`: only passages and snippets of the notes it accepts (by note key)."""
-        from assistant.compose import compose_answer
+        `where`: only passages and snippets of the notes it accepts (by note key).
 
+        The question is parsed once, then retrieved (and each side of a comparison), then composed."""
+        from assistant.compose import compose_answer
+        from assistant.query import parse_query
+
+        query = parse_query(question, conversation)
         k = k or self.settings.top_k
         for attempt in (1, 2):
-            reader = self.reader()
+            retriever = self.retriever(where)
             try:
-                return compose_answer(
-                    lambda query, k, n, offset: self.retrieve(reader, query, k, n, offset, where),  # noqa: B023
-                    question,
-                    k=k,
-                    n_snippets=n_snippets or k,
-                    offset=offset,
-                    conversation=conversation,
-                )
+                found = retriever.retrieve(query, k, n_snippets or k, offset)
+                sides = retriever.sides(query) if offset == 0 and found.relevant else []
+                break
             except IndexCorrupt as e:  # damaged (or removed) while this process held it open
                 if attempt == 2:
                     raise
                 self.notice(f"{e}: rebuilding the index")
                 self._reader = None
                 self.update(force=True)
-        raise AssertionError("unreachable")
+        answer = compose_answer(question, query, found, sides, offset)
+        if conversation is not None:
+            conversation.add(question, query.text, query.comparison)
+        return answer
 
-    def retrieve(
-        self,
-        reader: IndexReader,
-        query: Query,
-        k: int,
-        n_snippets: int,
-        offset: int = 0,
-        where: Callable[[str], bool] | None = None,
-    ) -> tuple[list[Hit], list[SnippetHit], bool]:
-        """The passages and snippets that answer, and whether the notes answer the question at all."""
-        from assistant.search import CONFIG, Hit, SnippetHit, collapse_duplicates, rank
+    def retriever(self, where: Callable[[str], bool] | None = None) -> Retriever:
+        """Retrieval over the live index with this assistant's model and ranking (`rank_config`)."""
+        from assistant.retrieve import Retriever
+        from assistant.search import CONFIG
 
-        qvec = self.embedder().embed([query.text])[0]
-        ranking = rank(reader, query, qvec, self.rank_config or CONFIG)
-        ranked, ranked_snippets = ranking.passages, ranking.snippets
-        if where is not None:
-            ranked = [(ci, s) for ci, s in ranked if where(reader.text(ci)[0])]
-        distinct_passages = collapse_duplicates(reader, ranked, offset + k)[offset:]
-        passages = []
-        for r, (ci, s, also) in enumerate(distinct_passages):
-            chunk = reader.chunk(ci)
-            links = tuple((t, self.note_named(t)) for t in chunk.links)
-            passages.append(Hit(r + 1, s, chunk, ci, tuple(also), links))
-        shown = {h.index: h.rank for h in passages}
-        snippets: list[SnippetHit] = []
-        seen: set[object] = set()
-        distinct = 0
-        for si, score in ranked_snippets:
-            snippet = reader.snippet(si)
-            if where is not None and not where(snippet.path):
-                continue
-            if (snippet.path, snippet.start_line) in seen or snippet.code.strip() in seen:
-                continue  # the same manifest linked from a page, or the same command written twice
-            seen.update(((snippet.path, snippet.start_line), snippet.code.strip()))
-            distinct += 1
-            if distinct > offset:
-                owner = shown.get(int(reader.snippet_chunk[si]))
-                snippets.append(SnippetHit(len(snippets) + 1, score, snippet, si, owner))
-            if len(snippets) == n_snippets:
-                break
-        return passages, snippets, ranking.relevant
+        return Retriever(self.reader(), self.embedder().embed, self.note_named, self.rank_config or CONFIG, where)
 
     def note_named(self, target: str) -> str:
         """The note a wikilink names (`[[Node Drain]]` → "team/Node Drain.md"): by its path without the extension,

@@ -18,7 +18,7 @@ STAGES: dict[str, tuple[str, ...]] = {  # in pipeline order
     ),
     "index": ("embed", "vectors", "lexical", "store", "indexes"),  # chunks → the on-disk index and back
     "query": ("compare", "followup", "query"),  # a question → a parsed Query
-    "rank": ("search", "snippet_model"),  # Query + index → ranked passages and snippets
+    "rank": ("search", "snippet_model", "retrieve"),  # Query + index → ranked passages and snippets
     "answer": ("answer", "placeholders", "prose", "keypoints", "excerpt", "compose"),  # hits → an Answer
     "views": ("render", "plain", "sources"),  # an Answer → the terminal, plain text, Markdown
     "app": ("core", "evaluate", "watch", "mcp_tools", "mcp_server", "repl", "cli", "__init__", "__main__"),

@@ -221,5 +221,5 @@ def test_a_page_about_the_question_is_scored_as_a_whole(tmp_path: Path, embedder
         int(reader.chunk_page[ci]) for ci in range(reader.n_chunks) if reader.chunk(ci).path.endswith("etcd-backups.md")
     }
     assert len(pages) == 2 and backups == {int(pages.argmax())}
-    passages, _, relevant = assistant.retrieve(reader, query, k=3, n_snippets=0)
-    assert relevant and passages[0].chunk.path.endswith("etcd-backups.md")
+    found = assistant.retriever().retrieve(query, k=3, n_snippets=0)
+    assert found.relevant and found.passages[0].chunk.path.endswith("etcd-backups.md")
