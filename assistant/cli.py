@@ -324,6 +324,7 @@ def index_cmd(
         print(json.dumps(report.to_json()))
         return
     from assistant.core import plural
+    from assistant.status import files_count
 
     print(
         f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
@@ -331,14 +332,6 @@ def index_cmd(
         f"{files_count(report.files, report.without_passages)}, "
         f"{plural(report.chunks, 'chunk')}, {plural(report.snippets, 'snippet')} ({report.seconds:.1f} s)"
     )
-
-
-def files_count(files: int, without_passages: list[str]) -> str:
-    """How many note files the index holds: each one read counts, a note with no passage too (said so)."""
-    from assistant.core import plural
-
-    empty = f" ({len(without_passages)} with no passage: front matter only or empty)" if without_passages else ""
-    return f"{plural(files, 'file')}{empty}"
 
 
 @app.command()
@@ -359,40 +352,12 @@ def status(
     assistant = _assistant(*_common(ctx, notes, index), one_shot=True)
     info = assistant.status()
     if as_json:
-        print(json.dumps(info))
+        print(json.dumps(info.to_json()))
         return
     from assistant.render import sanitize
 
-    def emit(text: str) -> None:  # file names come from the user's notes: neutralise escape sequences
-        print(sanitize(text))
-
-    source = lambda key: info["sources"].get(key, "default")  # noqa: E731
-    config = info["config"]
-    used = "in use" if "config" in info["sources"].values() else "found, not used"
-    used = used if Path(config).is_file() else "no file"
-    emit(f"config:  {config} ({used})")
-    emit(f"notes:   {', '.join(info['notes'])} ({source('notes')})")
-    emit(f"index:   {info['index']} ({source('index')})")
-    emit(f"top-k:   {info['top_k']} ({source('top_k')}); color: {info['color']} ({source('color')})")
-    if info.get("problem"):
-        emit(f"problem: {info['problem']}: `kt index` (or the next question) rebuilds it")
-        return
-    if not info["built"]:
-        emit("no index yet: run `kt index` (or just ask: it is built on first use)")
-        return
-    emit(f"model:   {info['model']} ({info['dim']} dims), chunker v{info['chunker']}")
-    emit(f"built:   {info['built_at']}")
-    files = files_count(info["files"], info.get("without_passages", []))
-    emit(f"content: {files}, {info['chunks']} chunks, {info['snippets']} snippets")
-    for key, reason in info["skipped"].items():
-        emit(f"skipped: {key}: {reason}")
-    stale = info["stale"]
-    if any(stale.values()):
-        for kind, keys in stale.items():
-            for key in keys:
-                emit(f"stale:   {key} ({kind})")
-    else:
-        emit("stale:   none, the index is up to date")
+    for line in info.lines():  # file names come from the user's notes: neutralise escape sequences
+        print(sanitize(line))
 
 
 def _list_indexes(current: Path, as_json: bool) -> None:

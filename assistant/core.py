@@ -6,6 +6,7 @@ import bisect
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from assistant.followup import Conversation
     from assistant.retrieve import Retriever
     from assistant.search import Hit, IndexReader, RankConfig
+    from assistant.status import IndexStatus
 
 Notice = Callable[[str], None]
 BUSY_WAIT = 2.0  # seconds a question waits for another process's update before answering from the index as it is
@@ -299,33 +301,12 @@ class Assistant:
             raise NotInNotes(f"{where}:{line} is past the end: the note has {n_lines} lines")
         return files[key], reader.section_of(at)
 
-    def status(self) -> dict[str, Any]:
-        s = self.settings
-        where = {
-            "notes": [str(f) for f in self.folders],
-            "index": str(s.index),
-            "top_k": s.top_k,
-            "color": s.color,
-            "config": str(s.config_file) if s.config_file else None,
-            "sources": s.sources,  # where each setting came from: an option, the environment, config, default
-        }
+    def status(self) -> IndexStatus:
+        """The settings in force and the index: what it holds, and which notes changed since it was built."""
+        from assistant.status import IndexStatus
+
         try:
             manifest = self.store.manifest(verify=True)  # what a question verifies: damage shows here too
         except IndexError_ as e:
-            problem = "" if isinstance(e, IndexMissing) else str(e)
-            return {**where, "built": False, "problem": problem}
-        stale = stale_files(manifest, self.folders)
-        return {
-            **where,
-            "built": True,
-            "built_at": manifest.get("built_at"),
-            "model": manifest.get("model"),
-            "dim": manifest.get("dim"),
-            "chunker": manifest.get("chunker"),
-            "files": manifest["counts"]["files"],  # every note file read, with passages or not
-            "without_passages": manifest.get("without_passages", []),  # front matter only, empty…
-            "chunks": manifest["counts"]["chunks"],
-            "snippets": manifest["counts"]["snippets"],
-            "skipped": manifest.get("skipped", {}),
-            "stale": {kind: keys for kind, keys in stale.items() if kind != "touched"},  # same bytes: not stale
-        }
+            return replace(IndexStatus.of(self.settings), problem="" if isinstance(e, IndexMissing) else str(e))
+        return IndexStatus.of(self.settings, manifest, stale_files(manifest, self.folders))
