@@ -451,7 +451,7 @@ def open_cmd(
     assistant = _assistant(*_common(ctx, notes, index), one_shot=True)
     assistant.refresh()
     try:
-        file, section = assistant.section_at(where, line)
+        file, section = assistant.lookup.section_at(where, line)
     except NotInNotes as e:
         _err(str(e))
         raise typer.Exit(1) from None

@@ -204,7 +204,7 @@ class Repl:
         from rich.text import Text
 
         rows: list[Any] = []
-        for chunk in self.assistant.section(hit):
+        for chunk in self.assistant.lookup.section(hit.index):
             head = f"{chunk.path}:{chunk.start_line}  {sanitize(heading_path(chunk.headings))}"
             rows.extend(Text(head, style="bold green").wrap(self.console, self.console.width))
             rows.extend(Text(sanitize(chunk.text.rstrip("\n"))).wrap(self.console, self.console.width))

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
-from assistant.core import plural
+from assistant.core import plural, stale_files
+from assistant.store import IndexError_, IndexMissing, IndexStore
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,15 @@ class IndexStatus:
             skipped=manifest.get("skipped", {}),
             stale={kind: keys for kind, keys in (stale or {}).items() if kind != "touched"},
         )
+
+    @classmethod
+    def read(cls, settings: Settings, store: IndexStore) -> IndexStatus:
+        """The status of the index in `store` for these settings; a damaged index is not built, and says why."""
+        try:
+            manifest = store.manifest(verify=True)  # what a question verifies: damage shows here too
+        except IndexError_ as e:
+            return replace(cls.of(settings), problem="" if isinstance(e, IndexMissing) else str(e))
+        return cls.of(settings, manifest, stale_files(manifest, list(settings.notes)))
 
     def to_json(self) -> dict[str, Any]:
         """`kt status --json`: the settings, then `built`, then the index (or, not built, the problem)."""

@@ -21,7 +21,10 @@ STAGES: dict[str, tuple[str, ...]] = {  # in pipeline order
     "rank": ("search", "snippet_model", "retrieve"),  # Query + index → ranked passages and snippets
     "answer": ("answer", "placeholders", "prose", "keypoints", "excerpt", "compose"),  # hits → an Answer
     "views": ("render", "plain", "sources"),  # an Answer → the terminal, plain text, Markdown
-    "app": ("core", "status", "evaluate", "watch", "mcp_tools", "mcp_server", "repl", "cli", "__init__", "__main__"),
+    "app": (  # the Assistant API and what runs on it
+        "lookup", "core", "status", "evaluate", "watch", "mcp_tools", "mcp_server", "repl", "cli", "__init__",
+        "__main__",
+    ),
 }  # fmt: skip
 
 

@@ -277,7 +277,7 @@ def test_a_wikilink_names_the_note_it_points_at(tmp_path: Path, embedder) -> Non
         "target": "Storage Classes",
         "path": "Storage/Storage Classes.md",
     }
-    assert assistant.note_named("No Such Note") == ""
+    assert assistant.lookup.note_named("No Such Note") == ""
 
 
 def test_a_big_list_or_html_table_is_split_by_items_or_rows() -> None:
