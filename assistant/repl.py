@@ -24,6 +24,7 @@ from assistant.render import (
     code_view,
     file_links,
     heading_path,
+    make_console,
     note_path,
     render_answer,
     sanitize,
@@ -311,10 +312,8 @@ def _lines(source: Any) -> Iterator[str]:
 def run_repl(assistant: Assistant, input_lines: Any = None, console: Any = None) -> int:
     """Run the REPL. Interactive (prompt-toolkit, history, Ctrl-C/Ctrl-D) when stdin is a terminal and no
     input is given; otherwise answer each input line and return."""
-    from rich.console import Console
-
     plain = console is None and not sys.stdout.isatty()
-    console = console or Console(highlight=False)
+    console = console or make_console(assistant.settings.color, highlight=False)
     interactive = input_lines is None and sys.stdin.isatty()
     if not interactive:
         lines = _lines(input_lines if input_lines is not None else sys.stdin)

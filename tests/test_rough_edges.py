@@ -135,6 +135,8 @@ def test_a_note_over_the_size_limit_is_announced_once(tmp_path: Path, embedder) 
 
 @pytest.mark.slow
 def test_color_works_before_and_after_the_command(seed_assistant, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
     from typer.testing import CliRunner
 
     from assistant.cli import app
@@ -149,6 +151,7 @@ def test_color_works_before_and_after_the_command(seed_assistant, monkeypatch: p
     forced = runner.invoke(app, ["--color", "always", "ask", "taint a node", *where])  # piped, yet coloured
     assert forced.exit_code == 0 and "\x1b[" in forced.stdout
     assert runner.invoke(app, ["ask", "x", *where, "--color", "sometimes"]).exit_code == 2
+    assert "NO_COLOR" not in os.environ and "FORCE_COLOR" not in os.environ  # passed to the consoles, not set
 
 
 def test_help_names_what_each_option_wants() -> None:
