@@ -1,4 +1,5 @@
-"""The one API that the CLI and the REPL call: open (and heal) the index, keep it fresh, answer questions."""
+"""The one API that the CLI, the REPL and MCP call: open (and heal) the index, keep it fresh, answer questions
+(parse once, retrieve, compose)."""
 
 from __future__ import annotations
 
