@@ -298,6 +298,7 @@ class IndexKeeper:
     def status(self) -> dict[str, Any]:
         """Never waits: what the index holds, how fresh it is, and the build in progress."""
         from assistant.core import stale_files
+        from assistant.status import IndexStatus
 
         with self.updater.cond:
             build = self.updater.build.state(pending=self.updater.pending is not None)
@@ -312,14 +313,15 @@ class IndexKeeper:
         manifest = self.usable()
         if manifest is not None:
             stale = {} if data["missing_folders"] else stale_files(manifest, self.assistant.folders)
+            status = IndexStatus.of(self.assistant.settings, manifest, stale)  # what `kt status` reports
             data.update(
                 built=True,
-                built_at=manifest.get("built_at"),
-                age=age(manifest.get("built_at")),
-                notes=manifest["counts"]["files"],
-                sections=manifest["counts"]["chunks"],
-                snippets=manifest["counts"]["snippets"],
-                skipped=manifest.get("skipped", {}),
-                stale={kind: keys for kind, keys in stale.items() if keys and kind != "touched"},
+                built_at=status.built_at,
+                age=age(status.built_at),
+                notes=status.files,
+                sections=status.chunks,
+                snippets=status.snippets,
+                skipped=status.skipped,
+                stale={kind: keys for kind, keys in status.stale.items() if keys and kind != "touched"},
             )
         return data

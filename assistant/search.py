@@ -499,12 +499,17 @@ def is_relevant(dense_sims: np.ndarray, config: RankConfig) -> bool:
 
 
 def rank(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig = CONFIG) -> Ranking:
-    """Passages and snippets, each as (index, score), best first, and whether they answer at all.
+    """Passages and snippets, each as (index, score), best first, and whether they answer at all: the passages
+    (rank_passages), then the snippets of the answer (rank_snippets), which the passages' ranks feed."""
+    return rank_snippets(reader, query, qvec, rank_passages(reader, query, qvec, config), config)
 
-    Passages: BM25 (question-phrasing stopwords left out) and the dense cosine, z-score fused, plus the BM25 of
-    each chunk's whole page (document-level evidence for passage retrieval, Callan 1994), then page
-    aggregation. Snippets fuse the ranks of their own dense and BM25 scores (label, heading path, nearby prose,
-    code), of the passage they sit in, and of the commands that do what the question asks."""
+
+def rank_passages(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig = CONFIG) -> Ranking:
+    """Passages only, as (index, score), best first, and whether they answer at all (no snippets: a comparison's
+    sides want passages alone).
+
+    BM25 (question-phrasing stopwords left out) and the dense cosine, z-score fused, plus the BM25 of each chunk's
+    whole page (document-level evidence for passage retrieval, Callan 1994), then page aggregation."""
     dense_sims = np.asarray(reader.chunk_vectors @ qvec.astype(np.float32)) if reader.n_chunks else np.zeros(0)
     lexical = reader.chunk_bm25.scores(query.text)
     if reader.n_chunks:
@@ -523,9 +528,18 @@ def rank(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig
         passages = crowd(passages, lambda ci: int(reader.chunk_page[ci]), config.crowd_per_page, window, depth)
     else:
         passages = []
-    relevant = is_relevant(dense_sims, config)
+    return Ranking(passages, [], is_relevant(dense_sims, config))
+
+
+def rank_snippets(
+    reader: IndexReader, query: Query, qvec: np.ndarray, ranking: Ranking, config: RankConfig = CONFIG
+) -> Ranking:
+    """The ranking with the snippets of the answer: they fuse the ranks of their own dense and BM25 scores (label,
+    heading path, nearby prose, code), of the passage they sit in, and of the commands that do what the question
+    asks."""
+    passages, relevant = ranking.passages, ranking.relevant
     if not reader.n_snippets:
-        return Ranking(passages, [], relevant)
+        return ranking
     pool = snippet_pool(reader, query, qvec, passages, config)
     if config.snippet_model:
         from assistant.snippet_model import score

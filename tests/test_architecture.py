@@ -18,11 +18,12 @@ STAGES: dict[str, tuple[str, ...]] = {  # in pipeline order
     ),
     "index": ("embed", "vectors", "lexical", "store", "indexes"),  # chunks → the on-disk index and back
     "query": ("compare", "followup", "query"),  # a question → a parsed Query
-    "rank": ("search", "snippet_model"),  # Query + index → ranked passages and snippets
+    "rank": ("search", "snippet_model", "retrieve"),  # Query + index → ranked passages and snippets
     "answer": ("answer", "placeholders", "prose", "keypoints", "excerpt", "compose"),  # hits → an Answer
     "views": ("render", "plain", "sources", "mcp_views"),  # an Answer → the terminal, plain text, Markdown
-    "app": (
-        "core", "evaluate", "watch", "mcp_freshness", "mcp_tools", "mcp_server", "repl", "cli", "__init__", "__main__",
+    "app": (  # the Assistant API and what runs on it
+        "lookup", "core", "status", "evaluate", "watch", "mcp_freshness", "mcp_tools", "mcp_server", "repl", "cli",
+        "__init__", "__main__",
     ),
 }  # fmt: skip
 
