@@ -207,10 +207,8 @@ class Assistant:
         where: Callable[[str], bool] | None = None,
         check: Callable[[str], None] | None = None,
     ) -> Answer:
-        """Answer one question. With a conversation, follow-ups ("which one is faster?") use what came before.
-        `where`: only passages and snippets of the notes it accepts (by note key). The question is parsed once,
-        retrieved (and each side of a comparison), then composed. `check(stage)` runs between stages ("after
-        embedding", "after ranking") and may raise to stop the answer there (a cancelled call)."""
+        """Parse once, retrieve (each side of a comparison too), compose. `conversation`: follow-ups use what came
+        before; `where`: only the notes it accepts (by key); `check(stage)` may raise to stop between stages."""
         from assistant.compose import compose_answer
         from assistant.query import parse_query
 
