@@ -57,16 +57,7 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
     """Split one Markdown note into heading-section chunks with their snippets."""
     lines = SOURCE_LINE.findall(text)
     tokens = _parser().parse(text)
-    title = ""
-    generated = False
-    if tokens and tokens[0].type == "front_matter":
-        meta = _front_matter(tokens[0].content)
-        raw_title = meta.get("title")
-        title = clean_markup(str(raw_title)).strip() if raw_title else ""
-        generated = bool(meta.get("auto_generated"))
-    if not title and not any(t.type == "heading_open" and t.tag == "h1" for t in tokens):
-        title = note_title(path)  # an Obsidian note's title is its file name
-    base: tuple[str, ...] = (title,) if title else ()
+    base, generated = _title(tokens, path)
 
     n_headings = sum(1 for t in tokens if t.type == "heading_open" and t.level == 0)
     use_headings = n_headings <= MAX_HEADINGS
@@ -97,30 +88,13 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
             last_prose = ""
             i += 3
             continue
-        section = sections[-1]
-        if (
+        if not (
             tok.type == "html_block"
             and tok.content.lstrip().startswith("<!--")
             and tok.content.rstrip().endswith("-->")
-        ):
-            i += 1
-            continue  # an HTML comment is not content
-        if tok.level == 0 and tok.map and tok.nesting >= 0 and tok.type != "front_matter":
-            if tok.type == "paragraph_open" and tok.map[1] - tok.map[0] == 1:
-                if len(lines[tok.map[0]].strip()) <= LABEL_CHARS:
-                    section.labels.add(len(section.blocks))
-            _block(section, tokens, i, lines)
-        if tok.type in ("fence", "code_block") and tok.map:
-            fence_lines.update(range(tok.map[0], tok.map[1]))
-            found = fence_snippets(tok, path, section.headings, last_prose)
-            section.snippets.extend(found)
-            if tok.map[1] - tok.map[0] - 2 > GROUP_PASSAGE_LINES:
-                section.groups.extend(s for s in found if s.kind == "group" and s.label)
-        elif tok.type == "inline" and tok.map:
-            section.snippets.extend(inline_snippets(tok, path, section.headings))
-            prose = inline_text(tok)
-            if prose and not aside:
-                last_prose = prose
+        ):  # an HTML comment is not content
+            prose = None if aside else last_prose
+            last_prose = _content(sections[-1], tokens, i, lines, path, fence_lines, prose)
         i += 1
 
     chunks: list[Chunk] = []
@@ -128,6 +102,47 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
         chunks.extend(_section_chunks(section, lines, fence_lines, path, generated, diagram_lines))
         chunks.extend(_group_chunks(section, lines, generated))
     return chunks
+
+
+def _title(tokens: list[Any], path: str) -> tuple[tuple[str, ...], bool]:
+    """The heading path every chunk of the note starts with (its title: the front matter's, else, with no `#`
+    heading either, its file name, as Obsidian shows it), and whether the page says it was generated."""
+    title = ""
+    generated = False
+    if tokens and tokens[0].type == "front_matter":
+        meta = _front_matter(tokens[0].content)
+        raw_title = meta.get("title")
+        title = clean_markup(str(raw_title)).strip() if raw_title else ""
+        generated = bool(meta.get("auto_generated"))
+    if not title and not any(t.type == "heading_open" and t.tag == "h1" for t in tokens):
+        title = note_title(path)  # an Obsidian note's title is its file name
+    return ((title,) if title else ()), generated
+
+
+def _content(
+    section: _Section, tokens: list[Any], i: int, lines: list[str], path: str, fence_lines: set[int], prose: str | None
+) -> str:
+    """Token i into its section: a top-level block, the snippets of a fence or of inline code. `prose`: the last
+    prose before it (None inside a callout, which is an aside: its prose introduces no code). Returns the last
+    prose after it."""
+    tok = tokens[i]
+    if tok.level == 0 and tok.map and tok.nesting >= 0 and tok.type != "front_matter":
+        if tok.type == "paragraph_open" and tok.map[1] - tok.map[0] == 1:
+            if len(lines[tok.map[0]].strip()) <= LABEL_CHARS:
+                section.labels.add(len(section.blocks))
+        _block(section, tokens, i, lines)
+    if tok.type in ("fence", "code_block") and tok.map:
+        fence_lines.update(range(tok.map[0], tok.map[1]))
+        found = fence_snippets(tok, path, section.headings, prose or "")
+        section.snippets.extend(found)
+        if tok.map[1] - tok.map[0] - 2 > GROUP_PASSAGE_LINES:
+            section.groups.extend(s for s in found if s.kind == "group" and s.label)
+    elif tok.type == "inline" and tok.map:
+        section.snippets.extend(inline_snippets(tok, path, section.headings))
+        text = inline_text(tok)
+        if text and prose is not None:
+            return text
+    return prose or ""
 
 
 _DIAGRAM_OPEN = re.compile(r"^\s*\{\{[<%]\s*mermaid\b[^}]*[>%]\}\}\s*$")

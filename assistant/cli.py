@@ -132,7 +132,7 @@ def _err(message: str) -> None:
     say(message)
 
 
-def _progress() -> Any:
+def _progress(color: str) -> Any:
     """A rich progress bar on stderr for long work (index builds), silent when stderr is not a terminal. It
     appears only once an update has run for half a second (quick updates do not flash), and is gone when the
     update ends: the core signals the end with the stage "done", whatever happened."""
@@ -153,15 +153,16 @@ def _progress() -> Any:
         if bar is None:
             if time.monotonic() - started < 0.5:
                 return
-            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            from assistant.render import make_console
 
             bar = state["bar"] = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeRemainingColumn(),
-                console=Console(stderr=True),
+                console=make_console(color, stderr=True),
                 transient=True,
             )
             state["tasks"] = {}
@@ -184,28 +185,21 @@ def _settings(notes: list[Path] | None, index: Path | None) -> Any:
 
 
 def _assistant(notes: list[Path] | None, index: Path | None, one_shot: bool = False) -> Any:
-    import os
-
     from assistant.core import Assistant
-
-    settings = _settings(notes, index)
-    if settings.color == "never":  # every rich console (answers, REPL, progress) honours these
-        os.environ["NO_COLOR"] = "1"
-    elif settings.color == "always":
-        os.environ.pop("NO_COLOR", None)
-        os.environ["FORCE_COLOR"] = "1"
     from assistant.notes import notes_problem
 
+    settings = _settings(notes, index)
     if problem := notes_problem(list(settings.notes)):
         _err(problem)
         raise typer.Exit(1)
-    return Assistant(settings, progress=_progress(), one_shot=one_shot)
+    return Assistant(settings, progress=_progress(settings.color), one_shot=one_shot)
 
 
-def _console() -> Any:
-    from rich.console import Console
+def _console(color: str, **options: Any) -> Any:
+    """A console for answers and reports, in the colour setting (`--color`, KT_COLOR, NO_COLOR, config.toml)."""
+    from assistant.render import make_console
 
-    return Console(highlight=False, soft_wrap=False)
+    return make_console(color, **{"highlight": False, "soft_wrap": False, **options})
 
 
 @app.callback()
@@ -277,17 +271,7 @@ def ask(
         _err("--json and --md do not go together: choose one")
         raise typer.Exit(2)
     assistant = _assistant(*_common(ctx, notes, index), one_shot=question is not None)
-    if question is None:
-        if sys.stdin.isatty():
-            _err("give a QUESTION, or pipe questions in, one per line")
-            raise typer.Exit(2)
-        # --json pairs lines: one JSON line out per line in, a blank line answered by an error object
-        questions = [line.strip() for line in sys.stdin if as_json or line.strip()]
-    else:
-        if not question.strip():
-            _err("the question is empty")
-            raise typer.Exit(2)
-        questions = [question]
+    questions = _questions(question, as_json)
     assistant.refresh()
     # --color always: the terminal view even into a pipe (`kt --color always ask … | less -R`)
     terminal = not (as_json or as_md) and (sys.stdout.isatty() or assistant.settings.color == "always")
@@ -301,11 +285,26 @@ def ask(
         elif terminal:
             from assistant.render import file_links, render_answer
 
-            render_answer(answer, _console(), full=full, hint="cli", link=file_links(assistant.folders))
+            console = _console(assistant.settings.color)
+            render_answer(answer, console, full=full, hint="cli", link=file_links(assistant.folders))
         else:
             from assistant.plain import markdown, plain_text
 
             print(("\n" if n else "") + (markdown if as_md else plain_text)(answer, full=full), end="", flush=True)
+
+
+def _questions(question: str | None, as_json: bool) -> list[str]:
+    """The question given, or one per line of stdin (with --json a blank line too: it gets an error object)."""
+    if question is None:
+        if sys.stdin.isatty():
+            _err("give a QUESTION, or pipe questions in, one per line")
+            raise typer.Exit(2)
+        # --json pairs lines: one JSON line out per line in, a blank line answered by an error object
+        return [line.strip() for line in sys.stdin if as_json or line.strip()]
+    if not question.strip():
+        _err("the question is empty")
+        raise typer.Exit(2)
+    return [question]
 
 
 @app.command("index")
@@ -324,6 +323,7 @@ def index_cmd(
         print(json.dumps(report.to_json()))
         return
     from assistant.core import plural
+    from assistant.status import files_count
 
     print(
         f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
@@ -331,14 +331,6 @@ def index_cmd(
         f"{files_count(report.files, report.without_passages)}, "
         f"{plural(report.chunks, 'chunk')}, {plural(report.snippets, 'snippet')} ({report.seconds:.1f} s)"
     )
-
-
-def files_count(files: int, without_passages: list[str]) -> str:
-    """How many note files the index holds: each one read counts, a note with no passage too (said so)."""
-    from assistant.core import plural
-
-    empty = f" ({len(without_passages)} with no passage: front matter only or empty)" if without_passages else ""
-    return f"{plural(files, 'file')}{empty}"
 
 
 @app.command()
@@ -359,40 +351,12 @@ def status(
     assistant = _assistant(*_common(ctx, notes, index), one_shot=True)
     info = assistant.status()
     if as_json:
-        print(json.dumps(info))
+        print(json.dumps(info.to_json()))
         return
     from assistant.render import sanitize
 
-    def emit(text: str) -> None:  # file names come from the user's notes: neutralise escape sequences
-        print(sanitize(text))
-
-    source = lambda key: info["sources"].get(key, "default")  # noqa: E731
-    config = info["config"]
-    used = "in use" if "config" in info["sources"].values() else "found, not used"
-    used = used if Path(config).is_file() else "no file"
-    emit(f"config:  {config} ({used})")
-    emit(f"notes:   {', '.join(info['notes'])} ({source('notes')})")
-    emit(f"index:   {info['index']} ({source('index')})")
-    emit(f"top-k:   {info['top_k']} ({source('top_k')}); color: {info['color']} ({source('color')})")
-    if info.get("problem"):
-        emit(f"problem: {info['problem']}: `kt index` (or the next question) rebuilds it")
-        return
-    if not info["built"]:
-        emit("no index yet: run `kt index` (or just ask: it is built on first use)")
-        return
-    emit(f"model:   {info['model']} ({info['dim']} dims), chunker v{info['chunker']}")
-    emit(f"built:   {info['built_at']}")
-    files = files_count(info["files"], info.get("without_passages", []))
-    emit(f"content: {files}, {info['chunks']} chunks, {info['snippets']} snippets")
-    for key, reason in info["skipped"].items():
-        emit(f"skipped: {key}: {reason}")
-    stale = info["stale"]
-    if any(stale.values()):
-        for kind, keys in stale.items():
-            for key in keys:
-                emit(f"stale:   {key} ({kind})")
-    else:
-        emit("stale:   none, the index is up to date")
+    for line in info.lines():  # file names come from the user's notes: neutralise escape sequences
+        print(sanitize(line))
 
 
 def _list_indexes(current: Path, as_json: bool) -> None:
@@ -486,14 +450,12 @@ def open_cmd(
     assistant = _assistant(*_common(ctx, notes, index), one_shot=True)
     assistant.refresh()
     try:
-        file, section = assistant.section_at(where, line)
+        file, section = assistant.lookup.section_at(where, line)
     except NotInNotes as e:
         _err(str(e))
         raise typer.Exit(1) from None
     if not edit:
-        from rich.console import Console
-
-        print_section(file, section, Console(highlight=False, soft_wrap=True))  # long lines intact when piped
+        print_section(file, section, _console(assistant.settings.color, soft_wrap=True))  # long lines intact, piped
         return
     argv = editor_argv(file, line)
     if argv is None:
@@ -558,7 +520,7 @@ def eval_cmd(
     if as_json:
         print(json.dumps(report))
     else:
-        render_report(report, _console())
+        render_report(report, _console(assistant.settings.color))
 
 
 def main() -> None:

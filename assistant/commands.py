@@ -11,64 +11,15 @@ import re
 import shlex
 from typing import Any
 
-SECOND_WORD_VERBS = {
-    "create", "get", "describe", "delete", "edit", "expose", "rollout", "set", "top", "label", "annotate", "scale",
-    "autoscale", "config", "explain", "apply", "patch", "port-forward", "cordon", "drain", "taint",
-}  # fmt: skip
-ALIASES = {
-    "po": "pod", "deploy": "deployment", "svc": "service", "cm": "configmap", "ns": "namespace",
-    "sa": "serviceaccount", "pv": "persistentvolume", "pvc": "persistentvolumeclaim", "cj": "cronjob",
-    "rs": "replicaset", "ds": "daemonset", "sts": "statefulset", "netpol": "networkpolicy", "ing": "ingress",
-    "hpa": "horizontalpodautoscaler", "quota": "resourcequota", "no": "node", "crd": "customresourcedefinition",
-    "limits": "limitrange", "sc": "storageclass", "ep": "endpoints", "ev": "event",
-}  # fmt: skip
-# Commands whose object is implied: `kubectl run` makes a Pod, `kubectl logs` reads one.
-IMPLIED_RESOURCE = {
-    "run": "pod",
-    "logs": "pod",
-    "exec": "pod",
-    "port-forward": "pod",
-    "cp": "pod",
-    "attach": "pod",
-}
-KINDS = {
-    "pod": "Pod", "deployment": "Deployment", "service": "Service", "namespace": "Namespace",
-    "configmap": "ConfigMap", "secret": "Secret", "job": "Job", "cronjob": "CronJob",
-    "resourcequota": "ResourceQuota", "serviceaccount": "ServiceAccount", "persistentvolume": "PersistentVolume",
-    "persistentvolumeclaim": "PersistentVolumeClaim", "ingress": "Ingress", "networkpolicy": "NetworkPolicy",
-    "horizontalpodautoscaler": "HorizontalPodAutoscaler", "limitrange": "LimitRange", "role": "Role",
-    "rolebinding": "RoleBinding", "clusterrole": "ClusterRole", "daemonset": "DaemonSet",
-    "statefulset": "StatefulSet", "replicaset": "ReplicaSet", "storageclass": "StorageClass",
-    "customresourcedefinition": "CustomResourceDefinition", "poddisruptionbudget": "PodDisruptionBudget",
-}  # fmt: skip
-# English → the kubectl verbs that do it.
-VERBS = {
-    "create": {"create", "run", "apply"}, "make": {"create", "run"}, "new": {"create", "run"},
-    "add": {"create", "label", "annotate"}, "run": {"run", "create"}, "start": {"run"}, "launch": {"run"},
-    "deploy": {"create", "apply"}, "get": {"get"}, "list": {"get"}, "show": {"get", "describe"},
-    "display": {"get", "describe"}, "find": {"get"}, "view": {"get"}, "see": {"get"}, "print": {"get"},
-    "check": {"get", "describe", "rollout"}, "verify": {"get", "describe"}, "describe": {"describe"},
-    "details": {"describe"}, "information": {"describe"}, "inspect": {"describe"}, "delete": {"delete"},
-    "remove": {"delete", "label", "taint"}, "edit": {"edit"}, "modify": {"edit", "patch", "set"},
-    "change": {"set", "edit", "patch", "label"}, "update": {"set", "apply", "patch", "rollout"},
-    "scale": {"scale"}, "autoscale": {"autoscale"},
-    "expose": {"expose"}, "label": {"label"}, "labels": {"label"}, "annotate": {"annotate"},
-    "annotation": {"annotate"}, "taint": {"taint"}, "rollback": {"rollout"}, "roll": {"rollout"},
-    "undo": {"rollout"}, "rollout": {"rollout"}, "history": {"rollout"}, "pause": {"rollout"},
-    "resume": {"rollout"}, "restart": {"rollout"}, "logs": {"logs"}, "log": {"logs"}, "exec": {"exec"},
-    "execute": {"exec"}, "shell": {"exec"}, "forward": {"port-forward"}, "utilization": {"top"},
-    "usage": {"top"}, "explain": {"explain"}, "cordon": {"cordon"}, "drain": {"drain"}, "copy": {"cp"},
-    "apply": {"apply"}, "patch": {"patch"}, "set": {"set"}, "image": {"set"},
-}  # fmt: skip
-_TWO_WORDS = {
-    "config map": "configmap", "cron job": "cronjob", "service account": "serviceaccount",
-    "network policy": "networkpolicy", "resource quota": "resourcequota", "limit range": "limitrange",
-    "persistent volume claim": "persistentvolumeclaim", "persistent volume": "persistentvolume",
-    "horizontal pod autoscaler": "horizontalpodautoscaler", "pod autoscaler": "horizontalpodautoscaler",
-    "stateful set": "statefulset", "daemon set": "daemonset", "replica set": "replicaset",
-    "storage class": "storageclass", "role binding": "rolebinding", "cluster role": "clusterrole",
-    "custom resource definition": "customresourcedefinition", "pod disruption budget": "poddisruptionbudget",
-}  # fmt: skip
+from assistant.words import word_map, word_pairs, word_set, word_sets
+
+SECOND_WORD_VERBS = word_set("kubectl_second_word_verbs")  # `kubectl create deploy web`: the resource comes next
+ALIASES = word_map("kubectl_aliases")  # po → pod, deploy → deployment
+IMPLIED_RESOURCE = word_map("kubectl_implied_resources")  # `kubectl run` makes a Pod, `kubectl logs` reads one
+KINDS = word_map("kubernetes_kinds")  # deployment → Deployment
+KINDLESS = word_set("kindless_resources")  # resources a question may name that no manifest kind names
+VERBS = word_sets("kubectl_verbs")  # English → the kubectl verbs that do it
+_TWO_WORDS = word_pairs("two_word_resources")  # "config map" → configmap, longer names first
 _KIND_LINE = re.compile(r"^kind:\s*([A-Za-z]+)\s*$", re.M)
 
 
@@ -87,7 +38,7 @@ def fold(word: str) -> str:
 
 # kubectl short names that are also English words: in a question they are English ("no pods", "set limits",
 # "deploy nginx"); only inside a command do they name a resource.
-ENGLISH_ALIASES = {"no", "po", "deploy", "limits", "ing", "ep", "ev"}
+ENGLISH_ALIASES = word_set("kubectl_english_aliases")
 
 
 def fold_prose(word: str) -> str:
@@ -126,15 +77,9 @@ def kubectl_commands(code: str) -> list[str]:
 
 
 # Words that ask for a subcommand: "roll back" is `rollout undo`, "requests and limits" is `set resources`.
-SUBCOMMAND_WORDS = {
-    "undo": {"undo", "back", "rollback", "revert"}, "history": {"history", "revision", "revisions"},
-    "status": {"status", "progress", "finished"}, "restart": {"restart", "restarts"}, "pause": {"pause"},
-    "resume": {"resume"}, "image": {"image", "images"}, "env": {"env", "environment", "variable", "variables"},
-    "resources": {"resources", "requests", "limits", "cpu", "memory"}, "selector": {"selector"},
-    "serviceaccount": {"serviceaccount", "account"},
-}  # fmt: skip
+SUBCOMMAND_WORDS = word_sets("kubectl_subcommand_words")
 # Verbs whose next word is a subcommand, not a resource: `kubectl set image deploy/web …` acts on a deployment.
-SUBCOMMAND_VERBS = {"set", "rollout", "config", "auth", "certificate"}
+SUBCOMMAND_VERBS = word_set("kubectl_subcommand_verbs")
 
 
 def _words(command: str) -> list[str]:
@@ -209,14 +154,17 @@ def main_request(question: str) -> tuple[set[str], str]:
     for i, word in enumerate(words):
         if verbs := VERBS.get(verb_form(word)):
             resource = next((f for w in words[i + 1 :] if (f := fold(w)) in KINDS), "")
-            return verbs, resource
+            return set(verbs), resource
     return set(), ""
 
 
+# A question's lines and bullets, one task each ("* Create a namespace …", "* Create a pod …"), on one line too.
+TASKS = re.compile(r"\n\s*(?:[*+-]\s+|\d+[.)]\s+)?|\s\*\s")
+
+
 def requests(question: str) -> list[tuple[set[str], str]]:
-    """The main request of each task a question lists, one per line or bullet ("* Create a namespace …",
-    "* Create a pod …"); a one-line question has one."""
-    parts = [p for p in re.split(r"\n\s*(?:[*+-]\s+|\d+[.)]\s+)?", question) if p.strip()]
+    """The main request of each task a question lists (TASKS); a one-line question has one."""
+    parts = [p for p in TASKS.split(question) if p.strip()]
     found = [r for p in parts if (r := main_request(p))[0]]
     return found or [main_request(question)]
 
@@ -225,13 +173,23 @@ def _joined(text: str) -> str:
     """Lower-case question text with two-word names joined ("config map" → configmap) and what it asks
     not to do dropped ("… (don't create a service)", "without creating it")."""
     text = _NEGATED.sub(" ", text)
-    for phrase, word in _TWO_WORDS.items():
+    for phrase, word in _TWO_WORDS:
         text = text.replace(phrase, word)
     return text
 
 
 _WORD = re.compile(r"[a-z][a-z-]*")
-_NEGATED = re.compile(r"\b(?:don't|dont|do not|does not|doesn't|without|never)\b[^.,;:()]*")
+NEGATIONS = word_set("negation_words")
+
+
+def negated(also: frozenset[str] = frozenset(), ends: str = ".,;:()") -> str:
+    """The pattern of what a question rules out: a negation word (or one of `also`) and the rest of its clause,
+    up to one of `ends` ("… (don't create a service)", "without creating it")."""
+    words = "|".join(re.escape(w) for w in sorted(NEGATIONS | also))
+    return rf"\b(?:{words})\b[^{re.escape(ends)}]*"
+
+
+_NEGATED = re.compile(negated())
 
 
 def wanted(question: str) -> tuple[set[str], set[str]]:
@@ -243,7 +201,7 @@ def wanted(question: str) -> tuple[set[str], set[str]]:
     for word in _WORD.findall(text):
         verbs |= VERBS.get(verb_form(word), set())
         folded = fold_prose(word)
-        if folded in KINDS or folded in ("node", "event", "endpoints"):
+        if folded in KINDS or folded in KINDLESS:
             resources.add(folded)
     for command in re.findall(r"\b(?:kubectl|k) [^\n.,;:?()]+", text):  # a command quoted in the question
         if found := action(command):

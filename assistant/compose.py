@@ -1,34 +1,24 @@
-"""Question → Answer: parse the question once (follow-ups rewritten), retrieve, then add what helps act on the
-results (key points, comparison sides, outdated-command warnings)."""
+"""What was retrieved → an Answer: the passages and snippets, and what helps act on them (key points, the
+comparison's sides, outdated and destructive-command warnings, notices)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from assistant.answer import Answer, Side, Warning_
 from assistant.keypoints import key_points
-from assistant.query import Query, parse_query
+from assistant.query import Query
+from assistant.words import word_map
 
 if TYPE_CHECKING:
-    from assistant.followup import Conversation
+    from assistant.retrieve import Retrieved, SideHits
     from assistant.search import Hit, SnippetHit
 
-SIDE_PASSAGES = 3
-# (query, passages wanted, snippets wanted, offset) → (passages, snippets, whether the notes answer)
-Retrieve = Callable[[Query, int, int, int], "tuple[list[Hit], list[SnippetHit], bool]"]
 
-
-def compose_answer(
-    retrieve: Retrieve,
-    question: str,
-    k: int,
-    n_snippets: int,
-    offset: int = 0,
-    conversation: Conversation | None = None,
-) -> Answer:
-    query = parse_query(question, conversation)
-    passages, snippets, relevant = retrieve(query, k, n_snippets, offset)
+def compose_answer(question: str, query: Query, found: Retrieved, sides: list[SideHits], offset: int = 0) -> Answer:
+    """`found`: what retrieval gave for `query` (the question as parsed, follow-ups rewritten); `sides`: each side
+    of a comparison with its passages (empty unless the question compares and the notes answer it)."""
+    passages, snippets, relevant = found.passages, found.snippets, found.relevant
     lead = "explanation" if query.intent == "concept" else "commands"
     if not relevant:
         snippets = []  # the notes do not answer: no view offers a command to run
@@ -37,29 +27,26 @@ def compose_answer(
     notice = None
     if query.focus and relevant and offset == 0:
         snippets, notice = focused(snippets, query)
-    sides = []
-    if query.comparison and offset == 0 and relevant:
-        for term in query.comparison.sides:
-            others = tuple(t for t in query.comparison.sides if t != term)
-            side_query = parse_query(f"{term} {query.comparison.aspect}".strip())
-            side_passages, _, _ = retrieve(side_query, SIDE_PASSAGES, 0, 0)
-            points = key_points(side_query, side_passages, limit=3, side=term, others=others)
-            sides.append(Side(term, points, side_passages))
-    answer = Answer(
+    terms = tuple(side.term for side in sides)
+    comparison = [compared(side, tuple(t for t in terms if t != side.term)) for side in sides]
+    return Answer(
         question,
         passages,
         snippets,
         key_points=key_points(query, passages) if offset == 0 and relevant else [],
-        comparison=sides,
+        comparison=comparison,
         warnings=outdated(snippets),
         rewritten=query.text if query.rewritten else None,
         relevant=relevant,
         lead=lead,
         notice=notice,
     )
-    if conversation is not None:
-        conversation.add(question, query.text, query.comparison)
-    return answer
+
+
+def compared(side: SideHits, others: tuple[str, ...]) -> Side:
+    """One side of a comparison: its key points (about it, not the others) and its passages."""
+    points = key_points(side.query, side.passages, limit=3, side=side.term, others=others)
+    return Side(side.term, points, side.passages)
 
 
 EXPLAINING_PASSAGES = 2  # a concept question's commands come from its first passages only
@@ -74,10 +61,7 @@ def own_commands(snippets: list[SnippetHit], passages: list[Hit]) -> list[Snippe
     return [replace(s, rank=n) for n, s in enumerate(kept, start=1)]
 
 
-SNIPPET_FORMS = {
-    "yaml": "YAML", "manifest": "manifests", "manifests": "manifests", "dockerfile": "Dockerfile",
-    "command": "commands", "commands": "commands", "example": "examples", "examples": "examples",
-}  # fmt: skip
+SNIPPET_FORMS = word_map("snippet_forms")  # "yaml" → how a notice names it: "Your notes hold no YAML for …"
 
 
 def mentions(s: SnippetHit, term: str) -> bool:

@@ -1,17 +1,18 @@
-"""The one API that the CLI and the REPL call: open (and heal) the index, keep it fresh, answer questions."""
+"""The one API that the CLI, the REPL and MCP call: open (and heal) the index, keep it fresh, answer questions
+(parse once, retrieve, compose)."""
 
 from __future__ import annotations
 
-import bisect
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from assistant.build import UpdateReport, update_index
 from assistant.config import Settings
-from assistant.store import IndexBusy, IndexCorrupt, IndexError_, IndexMissing, IndexStore, IndexUnwritable
+from assistant.lookup import NoteLookup, NotInNotes  # noqa: F401 (NotInNotes: callers catch it from here)
+from assistant.store import IndexBusy, IndexCorrupt, IndexMissing, IndexStore, IndexUnwritable
 from assistant.vectors import Progress
 
 if TYPE_CHECKING:
@@ -19,8 +20,9 @@ if TYPE_CHECKING:
     from assistant.embed import Embedder
     from assistant.followup import Conversation
     from assistant.generation import IndexReader, Manifest
-    from assistant.query import Query
-    from assistant.search import Hit, RankConfig, SnippetHit
+    from assistant.retrieve import Retriever
+    from assistant.search import RankConfig
+    from assistant.status import IndexStatus
 
 Notice = Callable[[str], None]
 BUSY_WAIT = 2.0  # seconds a question waits for another process's update before answering from the index as it is
@@ -28,10 +30,6 @@ BUSY_WAIT = 2.0  # seconds a question waits for another process's update before 
 
 class NoIndex(Exception):
     """There is no usable index and none can be built here; the message says why."""
-
-
-class NotInNotes(LookupError):
-    """A file (or line) asked for by name that the notes do not hold."""
 
 
 def say(message: str) -> None:
@@ -75,6 +73,22 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
+def long_update(stale: dict[str, list[str]], sizes: dict[str, int]) -> str | None:
+    """What to say before an update that may take minutes (LONG_UPDATE_BYTES or LONG_UPDATE_FILES to read)."""
+    reading = stale["added"] + stale["changed"]
+    size = sum(sizes[k] for k in reading)
+    if size >= LONG_UPDATE_BYTES or len(reading) >= LONG_UPDATE_FILES:
+        return f"updating the index ({plural(len(reading), 'file')}, {size / 1e6:.1f} MB)…"
+    return None
+
+
+def updated(report: UpdateReport) -> str:
+    """The one line an update before a question prints."""
+    kinds = (("added", report.added), ("changed", report.changed), ("removed", report.removed))
+    parts = [f"{len(v)} {k}" for k, v in kinds if v]
+    return f"index updated: {', '.join(parts)} ({plural(report.embedded, 'chunk')} embedded)"
+
+
 class Assistant:
     def __init__(
         self,
@@ -94,7 +108,7 @@ class Assistant:
         self._embedder = embedder
         self._embedder_lock = threading.Lock()  # `kt mcp` updates on one thread and answers on another
         self._reader: IndexReader | None = None
-        self._names: tuple[IndexReader, dict[str, str]] | None = None  # note names for wikilinks, per generation
+        self.lookup = NoteLookup(self.folders, self.reader, lambda: self.store.manifest().files)
         self.rank_config: RankConfig | None = None  # None: the defaults (search.CONFIG)
 
     @property
@@ -109,18 +123,10 @@ class Assistant:
                 self._embedder = OnnxEmbedder(quick_start=self.one_shot)
             return self._embedder
 
-    # --- the index -------------------------------------------------------------------------------------
-
     def update(self, force: bool = False, wait: bool | float = True, on_wait: Notice | None = None) -> UpdateReport:
         try:
             report = update_index(
-                self.store,
-                self.folders,
-                self.embedder,
-                self.progress,
-                wait=wait,
-                on_wait=on_wait or self._waiting,
-                force=force,
+                self.store, self.folders, self.embedder, self.progress, wait, on_wait or self._waiting, force
             )
         finally:
             if self.progress:
@@ -169,10 +175,8 @@ class Assistant:
         if not any(stale.values()) and manifest.notes == [str(f.resolve()) for f in self.folders]:
             return None
         edited = any(stale[k] for k in ("added", "changed", "removed"))
-        reading = stale["added"] + stale["changed"]
-        size = sum(sizes[k] for k in reading)
-        if size >= LONG_UPDATE_BYTES or len(reading) >= LONG_UPDATE_FILES:  # minutes, perhaps: say so first
-            self.notice(f"updating the index ({plural(len(reading), 'file')}, {size / 1e6:.1f} MB)…")
+        if ahead := long_update(stale, sizes):
+            self.notice(ahead)
         try:
             report = self.update(wait=BUSY_WAIT, on_wait=lambda owner: None)  # the wait is short: no notice
         except IndexBusy as e:
@@ -184,19 +188,8 @@ class Assistant:
                 self.notice(f"{e}; answering from the index as it is, without your latest edits")
             return None
         if report.touched:
-            parts = [
-                f"{len(v)} {k}"
-                for k, v in (
-                    ("added", report.added),
-                    ("changed", report.changed),
-                    ("removed", report.removed),
-                )
-                if v
-            ]
-            self.notice(f"index updated: {', '.join(parts)} ({plural(report.embedded, 'chunk')} embedded)")
+            self.notice(updated(report))
         return report
-
-    # --- answering -------------------------------------------------------------------------------------
 
     def ask(
         self,
@@ -206,158 +199,43 @@ class Assistant:
         offset: int = 0,
         conversation: Conversation | None = None,
         where: Callable[[str], bool] | None = None,
+        check: Callable[[str], None] | None = None,
     ) -> Answer:
-        """Answer one question. With a conversation, follow-ups ("which one is faster?") use what came before.
-        `where`: only passages and snippets of the notes it accepts (by note key)."""
+        """Parse once, retrieve (each side of a comparison too), compose. `conversation`: follow-ups use what came
+        before; `where`: only the notes it accepts (by key); `check(stage)` may raise to stop between stages."""
         from assistant.compose import compose_answer
+        from assistant.query import parse_query
 
+        query = parse_query(question, conversation)
         k = k or self.settings.top_k
         for attempt in (1, 2):
-            reader = self.reader()
+            retriever = self.retriever(where)
             try:
-                return compose_answer(
-                    lambda query, k, n, offset: self.retrieve(reader, query, k, n, offset, where),  # noqa: B023
-                    question,
-                    k=k,
-                    n_snippets=n_snippets or k,
-                    offset=offset,
-                    conversation=conversation,
-                )
+                found = retriever.retrieve(query, k, n_snippets or k, offset, check)
+                sides = retriever.sides(query) if offset == 0 and found.relevant else []
+                break
             except IndexCorrupt as e:  # damaged (or removed) while this process held it open
                 if attempt == 2:
                     raise
                 self.notice(f"{e}: rebuilding the index")
                 self._reader = None
                 self.update(force=True)
-        raise AssertionError("unreachable")
+        answer = compose_answer(question, query, found, sides, offset)
+        if conversation is not None:
+            conversation.add(question, query.text, query.comparison)
+        return answer
 
-    def retrieve(
-        self,
-        reader: IndexReader,
-        query: Query,
-        k: int,
-        n_snippets: int,
-        offset: int = 0,
-        where: Callable[[str], bool] | None = None,
-    ) -> tuple[list[Hit], list[SnippetHit], bool]:
-        """The passages and snippets that answer, and whether the notes answer the question at all."""
-        from assistant.search import CONFIG, Hit, SnippetHit, collapse_duplicates, rank
+    def retriever(self, where: Callable[[str], bool] | None = None) -> Retriever:
+        """Retrieval over the live index with this assistant's model and ranking (`rank_config`)."""
+        from assistant.retrieve import Retriever
+        from assistant.search import CONFIG
 
-        qvec = self.embedder().embed([query.text])[0]
-        ranking = rank(reader, query, qvec, self.rank_config or CONFIG)
-        ranked, ranked_snippets = ranking.passages, ranking.snippets
-        if where is not None:
-            ranked = [(ci, s) for ci, s in ranked if where(reader.text(ci)[0])]
-        distinct_passages = collapse_duplicates(reader, ranked, offset + k)[offset:]
-        passages = []
-        for r, (ci, s, also) in enumerate(distinct_passages):
-            chunk = reader.chunk(ci)
-            links = tuple((t, self.note_named(t)) for t in chunk.links)
-            passages.append(Hit(r + 1, s, chunk, ci, tuple(also), links))
-        shown = {h.index: h.rank for h in passages}
-        snippets: list[SnippetHit] = []
-        seen: set[object] = set()
-        distinct = 0
-        for si, score in ranked_snippets:
-            snippet = reader.snippet(si)
-            if where is not None and not where(snippet.path):
-                continue
-            if (snippet.path, snippet.start_line) in seen or snippet.code.strip() in seen:
-                continue  # the same manifest linked from a page, or the same command written twice
-            seen.update(((snippet.path, snippet.start_line), snippet.code.strip()))
-            distinct += 1
-            if distinct > offset:
-                owner = shown.get(int(reader.snippet_chunk[si]))
-                snippets.append(SnippetHit(len(snippets) + 1, score, snippet, si, owner))
-            if len(snippets) == n_snippets:
-                break
-        return passages, snippets, ranking.relevant
+        return Retriever(
+            self.reader(), self.embedder().embed, self.lookup.note_named, self.rank_config or CONFIG, where
+        )
 
-    def note_named(self, target: str) -> str:
-        """The note a wikilink names (`[[Node Drain]]` → "team/Node Drain.md"): by its path without the extension,
-        else by its file name, any case; "" when no note has that name. The first in path order wins."""
-        reader = self.reader()
-        if self._names is None or self._names[0] is not reader:
-            names: dict[str, str] = {}
-            for key in sorted(self.store.manifest().files):
-                stem = key.rsplit(".", 1)[0].lower()
-                names.setdefault(stem, key)
-                names.setdefault(stem.rsplit("/", 1)[-1], key)
-            self._names = (reader, names)
-        want = target.strip().lower()
-        want = want[: -len(".md")] if want.endswith(".md") else want
-        return self._names[1].get(want, "")
+    def status(self) -> IndexStatus:
+        """The settings in force and the index: what it holds, and which notes changed since it was built."""
+        from assistant.status import IndexStatus
 
-    def section(self, hit: Hit) -> list[Any]:
-        """The whole heading section a passage belongs to (all its pieces)."""
-        return self.reader().section_of(hit.index)
-
-    def section_at(self, where: str, line: int) -> tuple[Path, list[Any]]:
-        """The note file and the heading section at one of its lines (`kt open FILE:LINE`). `where` is a note as
-        answers name it (relative to its notes folder) or a path to it."""
-        from assistant.notes import scan
-
-        files = {note.key: note.path for note in scan(self.folders)}
-        key = where if where in files else None
-        if key is None and Path(where).exists():
-            target = Path(where).resolve()
-            key = next((k for k, path in files.items() if path.resolve() == target), None)
-        if key is None:
-            raise NotInNotes(f"{where} is not one of your notes ({', '.join(map(str, self.folders))})")
-        reader = self.reader()
-        # A build stores chunks by note key, each note's in line order: a binary search finds the note's first
-        # chunk without parsing the others (a linear scan if that order ever does not hold).
-        first = bisect.bisect_left(range(reader.n_chunks), key, key=lambda i: reader.chunk(i).path)
-        if first == reader.n_chunks or reader.chunk(first).path != key:
-            first = 0
-        at = None
-        for i in range(first, reader.n_chunks):
-            chunk = reader.chunk(i)
-            if chunk.path != key:
-                if at is not None:
-                    break  # past the note's chunks
-                continue
-            if at is None or chunk.start_line <= line:
-                at = i  # the last section starting at or before the line (or the file's first)
-            if chunk.start_line > line:
-                break
-        if at is None:
-            raise NotInNotes(f"{where} has no indexed text (it may be empty or was skipped: see `kt status`)")
-        try:
-            n_lines = len(files[key].read_bytes().splitlines())
-        except OSError:
-            n_lines = line
-        if line > max(n_lines, 1):
-            raise NotInNotes(f"{where}:{line} is past the end: the note has {n_lines} lines")
-        return files[key], reader.section_of(at)
-
-    def status(self) -> dict[str, Any]:
-        s = self.settings
-        where = {
-            "notes": [str(f) for f in self.folders],
-            "index": str(s.index),
-            "top_k": s.top_k,
-            "color": s.color,
-            "config": str(s.config_file) if s.config_file else None,
-            "sources": s.sources,  # where each setting came from: an option, the environment, config, default
-        }
-        try:
-            manifest = self.store.manifest(verify=True)  # what a question verifies: damage shows here too
-        except IndexError_ as e:
-            problem = "" if isinstance(e, IndexMissing) else str(e)
-            return {**where, "built": False, "problem": problem}
-        stale = stale_files(manifest, self.folders)
-        return {
-            **where,
-            "built": True,
-            "built_at": manifest.built_at,
-            "model": manifest.model,
-            "dim": manifest.dim,
-            "chunker": manifest.chunker,
-            "files": manifest.counts.files,  # every note file read, with passages or not
-            "without_passages": manifest.without_passages,  # front matter only, empty…
-            "chunks": manifest.counts.chunks,
-            "snippets": manifest.counts.snippets,
-            "skipped": manifest.skipped,
-            "stale": {kind: keys for kind, keys in stale.items() if kind != "touched"},  # same bytes: not stale
-        }
+        return IndexStatus.read(self.settings, self.store)

@@ -2,7 +2,7 @@
 what it applies to (shell commands or YAML documents), the modern replacement, the Kubernetes version and a
 source.
 
-Shell rules see one kubectl command at a time: the `$ ` prompt, `sudo`/`watch` prefixes, trailing
+Shell rules see one kubectl command at a time: the `$ ` prompt, `sudo`/`watch` prefixes (snippets.PREFIX), trailing
 `# comments` and `<- annotations` are stripped, `\\` continuations are joined, `&&`/`;`/`|` split commands,
 and a leading `k` alias reads as `kubectl`. YAML rules see the top-level `apiVersion:` lines of each document,
 optionally only for some kinds.
@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from assistant.snippets import PREFIX
+
 RULES_FILE = Path(__file__).parent / "data" / "deprecations.json"
 _LANGS = {"shell": "shell", "bash": "shell", "sh": "shell", "console": "shell", "zsh": "shell",
           "yaml": "yaml", "yml": "yaml"}  # fmt: skip
 _PROMPT = re.compile(r"^\s*\$\s+")
-_PREFIX = re.compile(r"^(?:(?:sudo|time|watch(?:\s+-\w+(?:\s+[\d.]+)?)*|[A-Za-z_][A-Za-z0-9_]*=\S*)\s+)*")
 _ANNOTATION = re.compile(r"\s+(?:<-|#).*$")
 _SEPARATOR = re.compile(r"\s*(?:&&|\|\||;|\|)\s*")
 _KUBECTL = re.compile(r"^(?:kubectl|k)(?=\s|$)")
@@ -99,7 +100,7 @@ def _kubectl_commands(code: str) -> list[tuple[int, str, str]]:
 
 
 def shell_commands(code: str) -> list[tuple[int, str]]:
-    """(line, command) per command of a shell snippet: `$ ` prompt, sudo/time/watch prefixes and trailing
+    """(line, command) per command of a shell snippet: `$ ` prompt, sudo/time/watch… prefixes and trailing
     annotations stripped, `\\` continuations joined, `&&`/`;`/`|` split."""
     out: list[tuple[int, str]] = []
     lines = code.splitlines()
@@ -112,7 +113,7 @@ def shell_commands(code: str) -> list[tuple[int, str]]:
         i += 1
         text = _ANNOTATION.sub("", _mask(_PROMPT.sub("", text))).strip()
         for part in _SEPARATOR.split(text):
-            part = _PREFIX.sub("", part.strip())
+            part = PREFIX.sub("", part.strip())
             if part:
                 out.append((first, part))
     return out

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from assistant.commands import negated
+from assistant.words import word_set
+
 RULES_FILE = Path(__file__).parent / "data" / "destructive.json"
 
 
@@ -28,7 +31,7 @@ class Rule:
 @cache
 def _load() -> tuple[tuple[Rule, ...], frozenset[str]]:
     data = json.loads(RULES_FILE.read_text(encoding="utf-8"))
-    removal = frozenset(data["removal_words"])
+    removal = word_set("removal_words")
 
     def asking(words: list[str]) -> frozenset[str]:
         return frozenset(w for w in words if w != "@removal") | (removal if "@removal" in words else frozenset())
@@ -64,12 +67,9 @@ def _asking_words() -> dict[str, frozenset[str]]:
 
 
 # A removal word that names a permission ("is it able to delete secrets", "allowed to remove pods") or that the
-# question rules out ("without deleting anything") asks for no removal.
-_NOT_ASKING = re.compile(
-    r"\b(?:able|allowed|permitted|permission|permissions|rights?|authori[sz]ed|can-i)\s+to\s+\w+"
-    r"|\b(?:don't|dont|do not|does not|doesn't|without|never|not)\b[^.,;:()?]*",
-    re.I,
-)
+# question rules out ("without deleting anything", and a plain "not": "not deleting the data") asks for no removal.
+_PERMISSION = "|".join(re.escape(w) for w in sorted(word_set("permission_words")))
+_NOT_ASKING = re.compile(rf"\b(?:{_PERMISSION})\s+to\s+\w+|" + negated(frozenset({"not"}), ".,;:()?"), re.I)
 
 
 def request_words(text: str) -> set[str]:

@@ -11,39 +11,18 @@ from dataclasses import dataclass, field
 
 from assistant.compare import Comparison, detect_comparison
 from assistant.lexical import QUESTION_WORDS
+from assistant.words import word_set
 
 SWAP_PREFIX = re.compile(
     r"^(?:and|what about|how about|same for|now for|also for|and what about)\s+(?:for\s+|with\s+)?", re.I
 )
-PRONOUNS = {
-    "it",
-    "its",
-    "one",
-    "ones",
-    "that",
-    "this",
-    "them",
-    "they",
-    "those",
-    "these",
-    "which",
-    "both",
-    "either",
-}
+PRONOUNS = word_set("pronouns")  # point back at the conversation ("scale it to 3")
 # Words that ask for a snippet ("show me the yaml").
-SNIPPET_WORDS = set("yaml manifest command commands example examples snippet code dockerfile".split())
-# Words that ask for a form of the answer rather than name a subject.
-FORM_WORDS = SNIPPET_WORDS | set(
-    "show give me the a an more again faster better slower safer simpler easier is are for of to in on with about "
-    "one which what so ok then now use should i do does how why file config spec please details".split()
-)
+SNIPPET_WORDS = word_set("snippet_request_words")
+# Words that ask for a form of the answer rather than name a subject (question words count too: see is_followup).
+FORM_WORDS = SNIPPET_WORDS | word_set("form_words")
 # Kubernetes nouns that are the usual subject of a question (and so what "and for X?" replaces).
-SUBJECT_NOUNS = {
-    "pod", "pods", "deployment", "deployments", "statefulset", "statefulsets", "daemonset", "daemonsets",
-    "service", "services", "job", "jobs", "cronjob", "cronjobs", "secret", "secrets", "configmap", "configmaps",
-    "namespace", "namespaces", "node", "nodes", "ingress", "replicaset", "replicasets", "pvc", "pv", "volume",
-    "volumes", "storageclass", "container", "containers", "image", "networkpolicy", "serviceaccount", "role",
-}  # fmt: skip
+SUBJECT_NOUNS = word_set("subject_nouns")
 
 
 @dataclass

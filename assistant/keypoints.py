@@ -10,25 +10,19 @@ from collections.abc import Iterable
 
 from assistant.answer import KeyPoint
 from assistant.lexical import QUESTION_WORDS, tokenize
-from assistant.prose import FENCE
+from assistant.prose import FENCE, QUOTE, marker
 from assistant.query import Query
-from assistant.search import Hit
+from assistant.search import CONFIG, Hit, RankConfig
+from assistant.words import word_set
 
-_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _MARKUP_ONLY = re.compile(r"^[\s#>|`*_:-]*$")
 _BOLD_ONLY = re.compile(r"^(\*\*|__)[^*_]+\1:?$")  # "**Check the controller**": a label, says nothing itself
-_QUOTE = re.compile(r"^(?:>\s?)+")
-MIN_CHARS = 25
-MAX_PASSAGES = 3
-MAX_CHARS = 400
+# How the lines of a passage are offered (how they are scored: RankConfig.point_*).
+MIN_CHARS = 25  # a shorter line says too little to be a point
+MAX_CHARS = 400  # a longer point is cut at a word with "…"
 SPLIT_CHARS = 200  # a joined paragraph longer than this offers its sentences one by one
-GENERIC = (
-    frozenset(
-        "the a an of to in on for and or is are be with as by it its this that what which how do does use used "
-        "using from at".split()
-    )
-    | QUESTION_WORDS
-)
+LABEL_CHARS = 60  # a line shorter than this (not a bullet) labels the list after it ("Flannel")
+GENERIC = word_set("generic_words") | QUESTION_WORDS  # too common to tell one line from another
 
 
 def line_roles(text: str) -> list[tuple[str, str]]:
@@ -69,7 +63,7 @@ def line_roles(text: str) -> list[tuple[str, str]]:
 
 def says_nothing(line: str) -> bool:
     """Markup alone, a bold label line ("**Steps**"), or a diagram's line break markup: never a point."""
-    text = _QUOTE.sub("", line.strip()).strip()
+    text = QUOTE.sub("", line.strip()).strip()
     return bool(_MARKUP_ONLY.match(text) or _BOLD_ONLY.match(text) or "<br" in text.lower())
 
 
@@ -83,12 +77,13 @@ def candidate_lines(text: str, code: bool = False) -> Iterable[tuple[str, str]]:
     prose = "\n".join(line if role == "prose" else "" for line, role in line_roles(text))  # the rest: blank
     label = ""
     for raw in prose.splitlines() if code else logical_lines(prose):
-        stripped = _QUOTE.sub("", raw.strip()).strip()
+        stripped = QUOTE.sub("", raw.strip()).strip()
         if not stripped or _MARKUP_ONLY.match(stripped) or stripped.startswith(("#", "<", "|")):
             continue
-        is_bullet = bool(_BULLET.match(stripped))
-        line = _BULLET.sub("", stripped)
-        if not is_bullet and len(line) < 60:
+        bullet = marker(stripped)
+        is_bullet = bool(bullet)
+        line = stripped[len(bullet) :].lstrip()
+        if not is_bullet and len(line) < LABEL_CHARS:
             label = line.strip("*:_ ")
         if says_nothing(line):
             continue  # a bold label line ("**Steps**") names the list after it; it is no point itself
@@ -104,7 +99,12 @@ def _terms(text: str) -> set[str]:
 
 
 def key_points(
-    query: Query, passages: list[Hit], limit: int = 3, side: str = "", others: tuple[str, ...] = ()
+    query: Query,
+    passages: list[Hit],
+    limit: int = 3,
+    side: str = "",
+    others: tuple[str, ...] = (),
+    config: RankConfig = CONFIG,
 ) -> list[KeyPoint]:
     """Up to `limit` lines that share the most of the question's content terms, favouring higher passages. With
     `side` (one side of a comparison), only lines about that side qualify: the line, its list label or its
@@ -117,7 +117,7 @@ def key_points(
     from assistant.prose import is_code
 
     scored: list[tuple[float, int, str]] = []
-    for hit in passages[:MAX_PASSAGES]:
+    for hit in passages[: config.point_passages]:
         title = _terms(hit.chunk.headings[-1]) if hit.chunk.headings else set()
         for line, label in candidate_lines(hit.chunk.text, is_code(hit.chunk)):
             words = _terms(line)
@@ -127,19 +127,19 @@ def key_points(
                 # section title does (and no other side is named there).
                 label_terms = _terms(label)
                 if side_terms & label_terms and not other_terms & label_terms:
-                    about = 1.5
+                    about = config.point_side_label
                 elif side_terms & words:
-                    about = 1.0
+                    about = config.point_side_line
                 elif side_terms & title and not other_terms & (title | words | label_terms):
-                    about = 0.5
+                    about = config.point_side_title
                 else:
                     continue
                 score = about + len((terms - side_terms) & words)
-            elif shared < min(2, len(terms)):
+            elif shared < min(config.point_min_shared, len(terms)):
                 continue  # one common word in passing is not an answer
             else:
                 score = shared
-            scored.append((score / (1 + 0.15 * (hit.rank - 1)), hit.rank, line))
+            scored.append((score / (1 + config.point_rank_decay * (hit.rank - 1)), hit.rank, line))
     scored.sort(key=lambda x: (-x[0], x[1]))
     points: list[KeyPoint] = []
     for _, rank, line in scored:

@@ -22,7 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.words import word_set
+
 FORMAT = "kt-bm25-1"
+# BM25's parameters (bm25s's defaults): term-frequency saturation and length normalisation. They are scored into
+# the index when it is built (and saved in params.index.json), so they are the index's, not the query's
+# (search.RankConfig): a change means a rebuild.
 K1, B = 1.5, 0.75
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
@@ -40,10 +45,7 @@ def _stem(token: str) -> str:
 
 
 # Words that shape a question but say nothing about its subject (bm25s's English list lacks them).
-QUESTION_WORDS = frozenset(
-    "how do does did what which why when where who whom can could should would shall may might must i me my "
-    "we our us you your please tell need want wanna".split()
-)
+QUESTION_WORDS = word_set("question_words")
 
 
 def tokenize(text: str, stopwords: frozenset[str] = frozenset()) -> list[str]:
@@ -57,11 +59,7 @@ def query_tokens(text: str, stopwords: frozenset[str]) -> list[str]:
     return [_stem(t) for t in words] + [_stem(a + b) for a, b in zip(words, words[1:], strict=False)]
 
 
-# bm25s's English stopword list (importing it from bm25s would import scipy: ~0.2 s).
-STOPWORDS_EN = frozenset(
-    "a an and are as at be but by for if in into is it no not of on or such that the their then there these they "
-    "this to was will with".split()
-)
+STOPWORDS_EN = word_set("english_stopwords")  # bm25s's (importing it from bm25s would import scipy: ~0.2 s)
 
 
 def english_stopwords() -> frozenset[str]:
@@ -92,7 +90,14 @@ def _previous_counts(folder: Path | None, stopwords: frozenset[str]) -> _Counts 
         return None  # older layout or unreadable: every text is tokenised afresh
 
 
-def build(texts: list[str], folder: Path, previous: Path | None = None, groups: np.ndarray | None = None) -> None:
+def build(
+    texts: list[str],
+    folder: Path,
+    previous: Path | None = None,
+    groups: np.ndarray | None = None,
+    k1: float = K1,
+    b: float = B,
+) -> None:
     """Index the texts and save them in folder. Texts already counted in `previous` (an earlier build's folder)
     keep their counts; only the others are tokenised. `groups` (a group id per text, e.g. its page) also
     indexes each group as one document, from the same counts: nothing is tokenised twice."""
@@ -107,9 +112,9 @@ def build(texts: list[str], folder: Path, previous: Path | None = None, groups: 
     for text, h in zip(texts, hashes, strict=True):
         i = old.row.get(h) if old else None
         if old is not None and i is not None:
-            a, b = old.ptr[i], old.ptr[i + 1]
-            rows_terms.append(old.terms[a:b])
-            rows_tfs.append(old.tfs[a:b])
+            start, end = old.ptr[i], old.ptr[i + 1]
+            rows_terms.append(old.terms[start:end])
+            rows_tfs.append(old.tfs[start:end])
             continue
         counts = Counter(tokenize(text, stopwords))
         rows_terms.append(np.fromiter((vocab.setdefault(t, len(vocab)) for t in counts), np.int32, len(counts)))
@@ -123,17 +128,17 @@ def build(texts: list[str], folder: Path, previous: Path | None = None, groups: 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "stopwords.json").write_text(json.dumps(sorted(stopwords)))
     (folder / "vocab.index.json").write_text(json.dumps(vocab, ensure_ascii=False))
-    (folder / "params.index.json").write_text(json.dumps({"format": FORMAT, "num_docs": len(texts), "k1": K1, "b": B}))
+    (folder / "params.index.json").write_text(json.dumps({"format": FORMAT, "num_docs": len(texts), "k1": k1, "b": b}))
     (folder / "hashes.json").write_text(json.dumps(hashes))
     np.save(folder / "counts.terms.npy", terms)
     np.save(folder / "counts.tfs.npy", tfs)
     np.save(folder / "counts.ptr.npy", ptr)
-    data, indices, indptr = _scores(terms, tfs, sizes, len(vocab))
+    data, indices, indptr = _scores(terms, tfs, sizes, len(vocab), k1, b)
     np.save(folder / "data.csc.index.npy", data)
     np.save(folder / "indices.csc.index.npy", indices)
     np.save(folder / "indptr.csc.index.npy", indptr)
     if groups is not None:
-        group_scores = _scores(*_group_counts(terms, tfs, ptr, groups, len(vocab)))
+        group_scores = _scores(*_group_counts(terms, tfs, ptr, groups, len(vocab)), k1, b)
         for name, array in zip(("data", "indices", "indptr"), group_scores, strict=True):
             np.save(folder / f"{name}.groups.npy", array)
 
@@ -155,7 +160,9 @@ def _group_counts(
     return (unique % width).astype(np.int32), summed, sizes, n_terms
 
 
-def _scores(terms: np.ndarray, tfs: np.ndarray, sizes: np.ndarray, n_terms: int) -> tuple[np.ndarray, ...]:
+def _scores(
+    terms: np.ndarray, tfs: np.ndarray, sizes: np.ndarray, n_terms: int, k1: float, b: float
+) -> tuple[np.ndarray, ...]:
     """BM25 (Lucene variant) of every (text, term) pair, as a CSC matrix: column t lists the texts holding
     term t and their scores, so a query adds up a few columns. `sizes`: each text's number of distinct terms
     (its row of `terms`/`tfs`)."""
@@ -166,7 +173,7 @@ def _scores(terms: np.ndarray, tfs: np.ndarray, sizes: np.ndarray, n_terms: int)
     df = np.bincount(terms, minlength=n_terms)
     idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
     tf = tfs.astype(np.float64)
-    score = idf[terms] * tf / (K1 * ((1 - B) + B * doc_len[doc] / avg_len) + tf)
+    score = idf[terms] * tf / (k1 * ((1 - b) + b * doc_len[doc] / avg_len) + tf)
     order = np.argsort(terms, kind="stable")
     indptr = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])

@@ -1,27 +1,38 @@
 """`kt mcp`: the notes as a Model Context Protocol server on stdio, for coding agents and editors.
 
-The tools of assistant/mcp_tools.py on the wire (the official SDK's MCPServer), with strict, typed arguments
-and an output schema each. This module imports the SDK and pydantic at the top: only the `mcp` command imports
-it, so `kt --help` and `kt ask` never pay for them.
+The tools of assistant/mcp_tools.py on the wire with the official SDK, with strict, typed arguments and an
+output schema each. The SDK's `MCPServer` holds the tools (their schemas from the signatures below, and the
+argument checks); a low-level `Server` serves them, with handlers for tools only, so neither prompts nor
+resources are advertised. This module imports the SDK and pydantic at the top: only the `mcp` command imports it,
+so `kt --help` and `kt ask` never pay for them.
 
 stdout carries protocol messages only: the SDK serves the wire from a private copy of fd 1 and points fd 1 itself
 at stderr, so notices ("index updated: …") and any stray print land in the client's log.
+
+A call the client cancels (`notifications/cancelled`) has its request's cancel scope cancelled by the SDK; a
+tool runs on a worker thread, which sees that through `anyio.from_thread.check_cancelled()`, called at each stage
+boundary of the call (`Checkpoint`): the call stops there, sends nothing, and leaves the index to the next call.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, NotRequired
 
+import anyio
 import anyio.from_thread
+from mcp.server.lowlevel import Server
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.stdio import stdio_server
+from mcp.types import CallToolRequestParams, CallToolResult, ListToolsResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
 from typing_extensions import TypedDict
 
 from assistant.core import Assistant, NoIndex
+from assistant.mcp_freshness import Checkpoint, Reporter, Result, Unavailable
 from assistant.mcp_tools import (
     LIST_LIMIT,
     MAX_K,
@@ -31,12 +42,11 @@ from assistant.mcp_tools import (
     NOTE_LINES,
     BadRequest,
     NotesTools,
-    Reporter,
-    Result,
-    Unavailable,
-    instructions,
 )
+from assistant.mcp_views import instructions
 from assistant.store import IndexError_
+
+log = logging.getLogger("kt.mcp")
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 WRITES_INDEX = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
@@ -142,13 +152,21 @@ def _result(result: Result) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=markdown)], structured_content=data)
 
 
-def _reporter(ctx: Context) -> Reporter:
-    """Progress of an update a call waits for, as MCP progress notifications (sent only if the client asked)."""
+def _hooks(ctx: Context, tools: NotesTools, tool: str) -> tuple[Reporter, Checkpoint]:
+    """Progress of an update a call waits for, as MCP progress notifications (sent only if the client asked);
+    and the checkpoint that stops the call at the next stage boundary once the client has cancelled it."""
 
     def report(progress: float, message: str) -> None:
         anyio.from_thread.run(ctx.report_progress, progress, 100.0, message)
 
-    return report
+    def check(stage: str) -> None:
+        try:
+            anyio.from_thread.check_cancelled()  # raises the cancellation of this request's scope
+        except BaseException:
+            tools.assistant.notice(f"{tool} cancelled by the client {stage}")
+            raise
+
+    return report, check
 
 
 def _call(work: Callable[[], Result]) -> CallToolResult:
@@ -173,17 +191,15 @@ def readable(error: ValidationError) -> str:
     return "bad arguments: " + "; ".join(parts)
 
 
-class KtServer(MCPServer):
-    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
-        try:
-            return await super().call_tool(name, arguments, context)
-        except ToolError as e:
-            if isinstance(e.__cause__, ValidationError):
-                raise ToolError(readable(e.__cause__)) from None
-            prefix = f"Error executing tool {name}: "  # the SDK's; the message says what went wrong
-            if str(e).startswith(prefix) and type(e) is ToolError:
-                raise ToolError(str(e)[len(prefix) :]) from None
-            raise
+def tool_error(name: str, error: ToolError) -> str:
+    """A tool error as the agent reads it: what went wrong, without the SDK's wrapping."""
+    if isinstance(error.__cause__, ValidationError):
+        return readable(error.__cause__)
+    if isinstance(error, UnexpectedToolError):
+        log.error("tool %s failed", name, exc_info=error.__cause__ or error)
+        return str(error)
+    prefix = f"Error executing tool {name}: "  # the SDK's; the message says what went wrong
+    return str(error).removeprefix(prefix)
 
 
 def Strict(description: str, **limits: Any) -> Any:  # noqa: N802 — reads as a type annotation
@@ -191,20 +207,11 @@ def Strict(description: str, **limits: Any) -> Any:  # noqa: N802 — reads as a
     return Field(strict=True, description=description, **limits)
 
 
-def build_server(tools: NotesTools) -> MCPServer:
-    from assistant import __version__
+Register = Callable[..., Callable[[Any], Any]]  # register(title, annotations=READ_ONLY): a tool decorator
 
-    server = KtServer(
-        "kt", title="Kubernetes Therapy", instructions=instructions(tools), version=__version__, log_level="WARNING"
-    )
 
-    def tool(title: str, annotations: ToolAnnotations = READ_ONLY) -> Callable[[Any], Any]:
-        def register(fn: Any) -> Any:
-            return server.tool(title=title, annotations=annotations, description=inspect.cleandoc(fn.__doc__))(fn)
-
-        return register
-
-    # Sync tools: the SDK runs each on a worker thread; NotesTools serialises the queries.
+# Sync tools: the SDK runs each on a worker thread; the IndexKeeper serialises the queries.
+def add_search(tool: Register, tools: NotesTools) -> None:
     @tool("Search the Kubernetes notes")
     def search_notes(
         question: Annotated[
@@ -235,8 +242,10 @@ def build_server(tools: NotesTools) -> MCPServer:
         passages, each with its file:line. `relevant` is false when the notes do not answer the question. `index`
         says whether the index was fresh (`stale`: notes not in it yet). While the index is first built, the
         result has `status` "building" with the percentage and the seconds left."""
-        return _call(lambda: tools.search(question, k, mode, path, detail, _reporter(ctx)))
+        return _call(lambda: tools.search(question, k, mode, path, detail, *_hooks(ctx, tools, "search_notes")))
 
+
+def add_reading(tool: Register, tools: NotesTools) -> None:
     @tool("Read a note")
     def get_note(
         path: Annotated[
@@ -254,7 +263,7 @@ def build_server(tools: NotesTools) -> MCPServer:
         """Read a note of the notes folders: `path:line` gives the heading section around that line (its path,
         lines, heading path and text); `path` gives its lines from `from_line`, `max_lines` at a time
         (`next_from_line` continues). A wrong path says which notes are close."""
-        return _call(lambda: tools.get_note(path, from_line, max_lines, _reporter(ctx)))
+        return _call(lambda: tools.get_note(path, from_line, max_lines, *_hooks(ctx, tools, "get_note")))
 
     @tool("List the notes")
     def list_notes(
@@ -265,8 +274,10 @@ def build_server(tools: NotesTools) -> MCPServer:
     ) -> Annotated[CallToolResult, ListOutput]:
         """The indexed notes with their section counts, a page at a time (`next_cursor` gives the next page), and
         whether the index is fresh."""
-        return _call(lambda: tools.list_notes(prefix, cursor, limit, _reporter(ctx)))
+        return _call(lambda: tools.list_notes(prefix, cursor, limit, *_hooks(ctx, tools, "list_notes")))
 
+
+def add_index(tool: Register, tools: NotesTools) -> None:
     @tool("State of the index")
     def index_status() -> Annotated[CallToolResult, StatusOutput]:
         """What the index holds (notes, sections, when built), notes edited, added or removed since, skipped
@@ -280,17 +291,54 @@ def build_server(tools: NotesTools) -> MCPServer:
     ) -> Annotated[CallToolResult, StatusOutput]:
         """Bring the index up to date with the notes now (search_notes does so by itself when notes change).
         Waits at most a few seconds, then gives the state of the index (the update goes on in the background)."""
-        return _call(lambda: tools.reindex(full, _reporter(ctx)))
+        return _call(lambda: tools.reindex(full, *_hooks(ctx, tools, "reindex")))
 
-    # Neither prompts nor resources are served: do not advertise them.
-    for method in ("prompts/list", "prompts/get", "resources/list", "resources/templates/list", "resources/read"):
-        server._lowlevel_server._request_handlers.pop(method, None)
-    return server
+
+def build_server(tools: NotesTools) -> Server[Any]:
+    """The server: the tools held by an MCPServer (schemas, argument checks), served by a low-level Server that
+    has handlers for tools alone (the MCPServer's own would also advertise empty prompts and resources)."""
+    from assistant import __version__
+
+    registry = MCPServer("kt", log_level="WARNING")
+
+    def tool(title: str, annotations: ToolAnnotations = READ_ONLY) -> Callable[[Any], Any]:
+        def register(fn: Any) -> Any:
+            return registry.tool(title=title, annotations=annotations, description=inspect.cleandoc(fn.__doc__))(fn)
+
+        return register
+
+    for add in (add_search, add_reading, add_index):
+        add(tool, tools)
+
+    async def list_tools(ctx: Any, params: Any) -> ListToolsResult:
+        return ListToolsResult(tools=await registry.list_tools())
+
+    async def call_tool(ctx: Any, params: CallToolRequestParams) -> Any:
+        try:
+            return await registry.call_tool(params.name, params.arguments or {}, Context(request_context=ctx,
+                                            mcp_server=registry))  # fmt: skip
+        except ToolError as e:
+            return CallToolResult(content=[TextContent(type="text", text=tool_error(params.name, e))], is_error=True)
+
+    return Server(
+        "kt",
+        version=__version__,
+        title="Kubernetes Therapy",
+        instructions=instructions(tools.keeper.usable()),
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
 
 
 def serve(assistant: Assistant) -> None:
     tools = NotesTools(assistant)
+    server = build_server(tools)
+
+    async def run() -> None:
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+
     try:
-        build_server(tools).run("stdio")
+        anyio.run(run)
     finally:
         tools.close()

@@ -154,87 +154,105 @@ def scan(
     are followed once; a symlink (file or folder) leading outside every notes folder is skipped. Hidden
     folders, virtualenvs, installed packages and what .gitignore or .ktignore lists are left out; `skipped`
     gets each (key → why), a folder once, ending in "/"."""
-    files: list[NoteFile] = []
-    warnings = warnings if warnings is not None else []
-    skipped = skipped if skipped is not None else {}
+    walk = _Walk(folders, warnings if warnings is not None else [], skipped if skipped is not None else {})
+    for folder, prefix in folder_labels(folders).items():
+        if folder.is_file() and is_note_name(folder.name):  # `--notes runbook.md`: one note on its own
+            walk.single(folder, prefix)
+        elif not folder.is_dir():
+            walk.warnings.append(f"{shown(folder)}: not a folder, skipped")
+        else:
+            walk.folder(folder, prefix)
+    return walk.files
 
-    def unreadable(e: OSError) -> None:
-        warnings.append(f"{shown(e.filename)}: cannot be read ({e.strerror}), skipped")
 
-    roots = [os.path.realpath(f) for f in folders]
+class _Walk:
+    """One scan: the notes found, the warnings (unreadable, odd names) and what was left out, and why."""
 
-    def leads_outside(path: str) -> bool:  # a symlink whose target is in none of the notes folders
+    def __init__(self, folders: list[Path], warnings: list[str], skipped: dict[str, str]) -> None:
+        self.roots = [os.path.realpath(f) for f in folders]
+        self.warnings = warnings
+        self.skipped = skipped
+        self.files: list[NoteFile] = []
+
+    def leads_outside(self, path: str) -> bool:
+        """A symlink whose target is in none of the notes folders."""
         if not os.path.islink(path):
             return False
         real = os.path.realpath(path)
-        return not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+        return not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in self.roots)
 
-    for folder, prefix in folder_labels(folders).items():
-        if folder.is_file() and is_note_name(folder.name):  # `--notes runbook.md`: one note on its own
-            st = folder.stat()
-            key = prefix.rstrip("/") or folder.name
-            if _UNPRINTABLE.search(key):
-                warnings.append(f"{shown(folder)}: name has control characters or is not UTF-8, skipped")
-            else:
-                files.append(NoteFile(key, str(folder), st.st_size, st.st_mtime_ns))
-            continue
-        if not folder.is_dir():
-            warnings.append(f"{shown(folder)}: not a folder, skipped")
-            continue
+    def single(self, file: Path, prefix: str) -> None:
+        st = file.stat()
+        key = prefix.rstrip("/") or file.name
+        if _UNPRINTABLE.search(key):
+            self.warnings.append(f"{shown(file)}: name has control characters or is not UTF-8, skipped")
+        else:
+            self.files.append(NoteFile(key, str(file), st.st_size, st.st_mtime_ns))
+
+    def unreadable(self, e: OSError) -> None:
+        self.warnings.append(f"{shown(e.filename)}: cannot be read ({e.strerror}), skipped")
+
+    def folder(self, folder: Path, prefix: str) -> None:
         seen: set[tuple[int, int]] = set()
         ignores = _Ignores()
-        for root, dirs, names in os.walk(folder, followlinks=True, onerror=unreadable):
+        for root, dirs, names in os.walk(folder, followlinks=True, onerror=self.unreadable):
             try:
                 st = os.stat(root)
             except OSError:
                 dirs[:] = []
                 continue
             if (st.st_dev, st.st_ino) in seen:  # a symlink loop or a second path to the same folder
-                warnings.append(f"{shown(root)}: already visited (symlink loop?), skipped")
+                self.warnings.append(f"{shown(root)}: already visited (symlink loop?), skipped")
                 dirs[:] = []
                 continue
             seen.add((st.st_dev, st.st_ino))
             # Plain strings here, not pathlib: this runs for every note before every answer.
             base = os.path.relpath(root, folder).replace(os.sep, "/")
-            base = "" if base == "." else base + "/"
-            if base and is_virtualenv(names):
-                skipped[prefix + base] = VIRTUALENV
+            base = prefix + ("" if base == "." else base + "/")
+            if base != prefix and is_virtualenv(names):
+                self.skipped[base] = VIRTUALENV
                 dirs[:] = []
                 continue
             ignores.enter(root, names)
-            kept = []
-            for d in sorted(dirs):
-                outside = OUTSIDE if leads_outside(os.path.join(root, d)) else ""
-                if why := outside or skipped_folder(root, d) or ignores.ignored(root, d, is_dir=True):
-                    skipped[prefix + base + d + "/"] = why
-                else:
-                    kept.append(d)
-                    ignores.inherit(root, d)
-            dirs[:] = kept
+            dirs[:] = self.subfolders(root, sorted(dirs), base, ignores)
             for name in sorted(names):
-                if not is_note_name(name):
-                    continue
-                if why := ignores.ignored(root, name, is_dir=False):
-                    skipped[prefix + base + name] = why
-                    continue
-                full_name = os.path.join(root, name)
-                if leads_outside(full_name):
-                    skipped[prefix + base + name] = OUTSIDE
-                    continue
-                try:
-                    fst = os.stat(full_name)
-                except OSError as e:
-                    warnings.append(f"{shown(full_name)}: cannot be read ({e.strerror}), skipped")
-                    continue
-                if not stat.S_ISREG(fst.st_mode):  # a FIFO would block the read, /dev/zero would never end
-                    warnings.append(f"{shown(full_name)}: not a regular file, skipped")
-                    continue
-                key = prefix + base + name
-                if _UNPRINTABLE.search(key):
-                    warnings.append(f"{shown(full_name)}: name has control characters or is not UTF-8, skipped")
-                    continue
-                files.append(NoteFile(key, full_name, fst.st_size, fst.st_mtime_ns))
-    return files
+                if is_note_name(name):
+                    self.note(root, name, base, ignores)
+
+    def subfolders(self, root: str, dirs: list[str], base: str, ignores: _Ignores) -> list[str]:
+        """The folders the walk goes into; the others are skipped, each named once."""
+        kept = []
+        for d in dirs:
+            outside = OUTSIDE if self.leads_outside(os.path.join(root, d)) else ""
+            if why := outside or skipped_folder(root, d) or ignores.ignored(root, d, is_dir=True):
+                self.skipped[base + d + "/"] = why
+            else:
+                kept.append(d)
+                ignores.inherit(root, d)
+        return kept
+
+    def note(self, root: str, name: str, base: str, ignores: _Ignores) -> None:
+        """A file with a note's name: a note, unless ignored, outside the notes, unreadable or not a file."""
+        if why := ignores.ignored(root, name, is_dir=False):
+            self.skipped[base + name] = why
+            return
+        full_name = os.path.join(root, name)
+        if self.leads_outside(full_name):
+            self.skipped[base + name] = OUTSIDE
+            return
+        try:
+            fst = os.stat(full_name)
+        except OSError as e:
+            self.warnings.append(f"{shown(full_name)}: cannot be read ({e.strerror}), skipped")
+            return
+        if not stat.S_ISREG(fst.st_mode):  # a FIFO would block the read, /dev/zero would never end
+            self.warnings.append(f"{shown(full_name)}: not a regular file, skipped")
+            return
+        key = base + name
+        if _UNPRINTABLE.search(key):
+            self.warnings.append(f"{shown(full_name)}: name has control characters or is not UTF-8, skipped")
+            return
+        self.files.append(NoteFile(key, full_name, fst.st_size, fst.st_mtime_ns))
 
 
 def file_sha256(path: Path) -> str | None:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import re
 
-HTML_TAGS = {
-    "html", "head", "body", "title", "div", "span", "p", "a", "h1", "h2", "h3", "h4", "h5", "h6", "br", "hr",
-    "ul", "ol", "li", "table", "tr", "td", "th", "img", "script", "style", "meta", "link", "pre", "code", "b",
-    "i", "em", "strong", "form", "input", "button", "label", "none", "unknown", "nil", "pending",
-}  # fmt: skip
+from assistant.words import word_set
+
+HTML_TAGS = word_set("html_tags")  # `<div>`, and kubectl's `<none>`: no slot to fill
 
 PLACEHOLDER = re.compile(
     r"<(?P<angle>[A-Za-z][\w.-]*(?:[ _-][\w.-]+)*)>"

@@ -15,7 +15,7 @@ FENCE = re.compile(r"^\s*(`{3,}|~{3,})(.*)$")  # a code fence line: its marker, 
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])(?:\s|$)")  # a list item starts a logical line of its own
 # A heading, an HTML or shortcode line, a rule, a table row (a GFM table needs no outer pipes: `a | b`, `:--| --`)
 _ALONE = re.compile(r"^\s*(?:#{1,6}(?:\s|$)|\||<|\{\{|(?:[-*_=]\s*){3,}$|.* \| |\s*:?-+:?\s*\|)")
-_QUOTE = re.compile(r"^\s*>\s?")
+QUOTE = re.compile(r"^\s*(?:>\s?)+")  # a blockquote's (or callout's) markers, nested ones too
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?<!e\.g\.)(?<!i\.e\.)(?<!\bvs\.)\s+(?=[A-Z`*\[(])")
 
 
@@ -69,8 +69,8 @@ def logical_lines(text: str) -> list[str]:
         if _ALONE.match(line) or in_code:
             flush()
             out.append(line)
-        elif current is not None and not item and not (_QUOTE.match(line) and not _QUOTE.match(current)):
-            current += " " + (_QUOTE.sub("", line) if _QUOTE.match(current) else line.strip())
+        elif current is not None and not item and not (QUOTE.match(line) and not QUOTE.match(current)):
+            current += " " + (QUOTE.sub("", line) if QUOTE.match(current) else line.strip())
         else:
             flush()
             current = line

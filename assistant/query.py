@@ -13,17 +13,15 @@ from typing import TYPE_CHECKING
 
 from assistant.compare import Comparison, detect_comparison
 from assistant.lexical import QUESTION_WORDS, STOPWORDS_EN, tokenize
+from assistant.words import word_map, word_set
 
 if TYPE_CHECKING:
     from assistant.followup import Conversation
 
 # A question about what something is (or how two things differ), rather than how to do something.
-CONCEPT_START = (
-    "what is", "what are", "what's", "what does", "what do", "why", "who", "explain", "define", "describe",
-    "tell me about", "difference", "compare",
-)  # fmt: skip
+CONCEPT_START = tuple(sorted(word_set("concept_starts")))  # for str.startswith
 # Words that name the kind of snippet a question wants ("the dockerfile for …", "pvc yaml").
-SNIPPET_KIND_WORDS = {"dockerfile": "dockerfile", "yaml": "yaml", "manifest": "yaml", "manifests": "yaml"}
+SNIPPET_KIND_WORDS = word_map("snippet_kind_words")
 _WORDS = re.compile(r"[\w./-]+")
 # "how does X work", "how is traffic routed", "how do services find each other": how something works, not a task
 # ("how do I …", "how can we …" stay tasks).
@@ -91,10 +89,9 @@ def parse_query(question: str, conversation: Conversation | None = None) -> Quer
 
 
 # Words that may come before a task's verb without changing it ("Now create …", "Please list …").
-_LEAD_WORDS = {"now", "please", "then", "next", "also", "first", "finally", "quickly", "and", "ok", "okay", "so"}
+_LEAD_WORDS = word_set("task_lead_words")
 _LEAD_CLAUSE = re.compile(r"^\s*(?:in|within|inside|on|from|using|for)\b[^,]*,\s*", re.I)  # "In namespace x, …"
 _FIRST_SENTENCE = re.compile(r"(?<=[.!?])\s|\n")
-_TASKS = re.compile(r"\n\s*(?:[*+-]\s+|\d+[.)]\s+)?|\s\*\s")  # a question's lines and bullets
 
 
 def is_imperative(text: str, resources: set[str] | frozenset[str]) -> bool:
@@ -103,11 +100,11 @@ def is_imperative(text: str, resources: set[str] | frozenset[str]) -> bool:
     matching English verbs to kubectl verbs help; in a goal or a symptom ("save a copy of the etcd data",
     "free up disk space on a node full of old images") the same words hijack the answer (`kubectl cp`,
     `kubectl set image`)."""
-    from assistant.commands import VERBS
+    from assistant.commands import TASKS, VERBS
 
     if not resources:
         return False
-    for task in _TASKS.split(text):  # each listed task ("* Create a namespace …", "* Create a pod …")
+    for task in TASKS.split(text):  # each listed task ("* Create a namespace …", "* Create a pod …")
         first = _LEAD_CLAUSE.sub("", _FIRST_SENTENCE.split(task.strip(), maxsplit=1)[0])
         words = re.findall(r"[a-z][a-z-]*", first.lower())
         while words and words[0] in _LEAD_WORDS:
@@ -119,7 +116,7 @@ def is_imperative(text: str, resources: set[str] | frozenset[str]) -> bool:
 
 _HOW_TO = re.compile(r"^\s*how (?:do|can|should|would|could) (?:i|we|you|one)\s+(?:\w+ly\s+)?([a-z-]+)", re.I)
 # Light verbs carry little meaning of their own ("get the workloads off", "make sure"): they name no kubectl action.
-LIGHT_VERBS = {"get", "make", "do", "have", "take", "give", "go", "keep", "put", "let", "see", "find"}
+LIGHT_VERBS = word_set("light_verbs")
 
 
 def asks_how_to(text: str, resources: set[str] | frozenset[str]) -> bool:

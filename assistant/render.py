@@ -37,6 +37,19 @@ LEXERS = {
 }
 
 
+def make_console(color: str = "auto", **options: Any) -> Any:
+    """A rich console that honours the colour setting (`config.Settings.color`): "never" drops colour, "always"
+    keeps it even into a pipe, "auto" leaves it to rich (a terminal, and NO_COLOR / FORCE_COLOR)."""
+    from rich.console import Console
+
+    if color == "never":
+        options.setdefault("no_color", True)
+    elif color == "always":
+        options.setdefault("force_terminal", True)
+        options.setdefault("no_color", False)
+    return Console(**options)
+
+
 def sanitize(text: str) -> str:
     """Make control characters visible (ESC → '␛', others → '\\xNN') so notes can't drive the terminal."""
     return _CONTROL.sub(lambda m: "␛" if m.group(0) == "\x1b" else f"\\x{ord(m.group(0)):02x}", text)

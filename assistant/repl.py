@@ -24,6 +24,7 @@ from assistant.render import (
     code_view,
     file_links,
     heading_path,
+    make_console,
     note_path,
     render_answer,
     sanitize,
@@ -43,6 +44,7 @@ Snippets are numbered [1], [2], …; passages 1., 2., … (the numbers stay thos
   :fill N     fill in the placeholders of snippet [N] (<podName>, $NAMESPACE, …), then copy it
               (the values you type are not kept in the history)
   :new        forget the conversation (next question starts fresh)
+  :status     the notes folders, the index and the notes changed since it was built (as `kt status`)
   :help       this help        :quit (or Ctrl-D) leave       Ctrl-C drops the line"""
 
 # Words that mean the REPL command when typed alone, without the colon: nobody asks their notes "exit".
@@ -74,6 +76,9 @@ def shift(answer: Answer, by: int) -> Answer:
 
 
 class Repl:
+    """One conversation: questions and follow-ups, `:more` pages, `:new`, `:status`, `:help`; the commands on a
+    numbered snippet or passage are `Items`'s."""
+
     def __init__(
         self,
         assistant: Assistant,
@@ -90,16 +95,18 @@ class Repl:
         self.assistant = assistant
         self.console = console
         self.read_line = read_line
-        self.read_value = read_value or read_line
         self.interactive = interactive
+        self.items = Items(assistant, console, read_value or read_line, interactive)
         self.conversation = Conversation()
         self.answer: Answer | None = None
         self.shown = Shown()
-        self.snippets: dict[int, SnippetHit] = {}  # every numbered item of the current question, all pages
-        self.passages: dict[int, Hit] = {}
         self.offset = 0
         self.k = assistant.settings.top_k
-        self.pending: list[Any] = []  # rows of an :open section not on screen yet (:more shows them)
+        # `:NAME` with no number: the commands of the conversation
+        self.commands: dict[str, Callable[[], None]] = {
+            "help": self.help, "h": self.help, "?": self.help, "new": self.new, "more": self.more,
+            "status": self.status,
+        }  # fmt: skip
 
     def handle(self, line: str) -> bool:
         """Handle one input line; False means quit."""
@@ -112,21 +119,19 @@ class Repl:
             return self.command(":" + line.lower().rstrip("!."))
         self.assistant.refresh()
         self.offset = 0
-        self.pending = []
-        self.snippets, self.passages = {}, {}
+        self.items.clear()
         self.show(self.assistant.ask(line, k=self.k, conversation=self.conversation), Shown())
         return True
 
     def show(self, answer: Answer, shown: Shown) -> None:
         self.answer, self.shown = answer, shown
-        self.snippets.update((s.rank, s) for s in answer.snippets)
-        self.passages.update((h.rank, h) for h in answer.passages)
+        self.items.add(answer)
         if self.plain:  # output piped: plain text, all of it (nothing to page through)
             from assistant.plain import plain_text
 
             self.console.out(plain_text(answer), end="", highlight=False)
-            shown.snippets.update(self.snippets)
-            shown.passages.update(self.passages)
+            shown.snippets.update(self.items.snippets)
+            shown.passages.update(self.items.passages)
             shown.overview = True
             return
         hint = "repl" if self.interactive else None
@@ -137,27 +142,32 @@ class Repl:
         name = name.lower()
         if name in ("q", "quit", "exit"):
             return False
-        if name in ("h", "help", "?"):
-            self.console.print(HELP, markup=False, highlight=False)
-        elif name == "new":
-            self.conversation = Conversation()
-            self.answer = None
-            self.pending = []
-            self.say("conversation cleared")
-        elif name == "more":
-            self.more()
+        if name in self.commands:
+            self.commands[name]()
         elif name in USAGE:
             n = self.number(name, arg)
             if n is not None:
-                getattr(self, name)(n)
+                getattr(self.items, name)(n)
         else:
-            self.say(f"unknown command :{name} (try :help)")
+            self.items.say(f"unknown command :{name} (try :help)")
         return True
 
     def say(self, message: str, style: str = "yellow") -> None:
-        from rich.text import Text
+        self.items.say(message, style)
 
-        self.console.print(Text(message, style=style))
+    def help(self) -> None:
+        self.console.print(HELP, markup=False, highlight=False)
+
+    def new(self) -> None:
+        self.conversation = Conversation()
+        self.answer = None
+        self.items.pending = []
+        self.say("conversation cleared")
+
+    def status(self) -> None:
+        """What `kt status` prints: the settings, the index and the notes changed since it was built."""
+        for line in self.assistant.status().lines():
+            self.console.out(sanitize(line), highlight=False)
 
     def number(self, name: str, arg: str) -> int | None:
         if not arg.strip():
@@ -174,8 +184,8 @@ class Repl:
 
     def more(self) -> None:
         """The rest of the answer on screen first; then the next page of results, numbered on from the last."""
-        if self.pending:
-            self.page()
+        if self.items.pending:
+            self.items.page()
             return
         if self.answer is None:
             self.say("ask a question first")
@@ -191,6 +201,32 @@ class Repl:
             return
         self.show(shift(page, self.offset), Shown(overview=True, warned=dict(self.shown.warned)))
 
+
+class Items:
+    """The numbered snippets and passages of the current question, every page of it (the numbers are those on the
+    screen), and the commands on one of them: `:open N`, `:edit N`, `:copy N`, `:fill N`."""
+
+    def __init__(self, assistant: Assistant, console: Any, read_value: ReadLine, interactive: bool) -> None:
+        self.assistant = assistant
+        self.console = console
+        self.read_value = read_value
+        self.interactive = interactive
+        self.snippets: dict[int, SnippetHit] = {}
+        self.passages: dict[int, Hit] = {}
+        self.pending: list[Any] = []  # rows of an :open section not on screen yet (:more shows them)
+
+    def clear(self) -> None:
+        self.snippets, self.passages, self.pending = {}, {}, []
+
+    def add(self, answer: Answer) -> None:
+        self.snippets.update((s.rank, s) for s in answer.snippets)
+        self.passages.update((h.rank, h) for h in answer.passages)
+
+    def say(self, message: str, style: str = "yellow") -> None:
+        from rich.text import Text
+
+        self.console.print(Text(message, style=style))
+
     def _passage(self, n: int) -> Hit | None:
         hit = self.passages.get(n)
         if hit is None:
@@ -204,7 +240,7 @@ class Repl:
         from rich.text import Text
 
         rows: list[Any] = []
-        for chunk in self.assistant.section(hit):
+        for chunk in self.assistant.lookup.section(hit.index):
             head = f"{chunk.path}:{chunk.start_line}  {sanitize(heading_path(chunk.headings))}"
             rows.extend(Text(head, style="bold green").wrap(self.console, self.console.width))
             rows.extend(Text(sanitize(chunk.text.rstrip("\n"))).wrap(self.console, self.console.width))
@@ -312,10 +348,8 @@ def _lines(source: Any) -> Iterator[str]:
 def run_repl(assistant: Assistant, input_lines: Any = None, console: Any = None) -> int:
     """Run the REPL. Interactive (prompt-toolkit, history, Ctrl-C/Ctrl-D) when stdin is a terminal and no
     input is given; otherwise answer each input line and return."""
-    from rich.console import Console
-
     plain = console is None and not sys.stdout.isatty()
-    console = console or Console(highlight=False)
+    console = console or make_console(assistant.settings.color, highlight=False)
     interactive = input_lines is None and sys.stdin.isatty()
     if not interactive:
         lines = _lines(input_lines if input_lines is not None else sys.stdin)

@@ -19,6 +19,7 @@ from assistant.commands import KINDS, SUBCOMMAND_WORDS
 from assistant.generation import IndexReader
 from assistant.model import Chunk, Snippet
 from assistant.query import Query
+from assistant.words import word_map, word_set
 
 
 @dataclass(frozen=True)
@@ -52,88 +53,6 @@ def _lexical_ranks(scores: np.ndarray, n: int) -> dict[int, int]:
     return {int(i): r for r, i in enumerate(top(scores, n)) if scores[i] > 0}
 
 
-def command_matches(
-    reader: IndexReader, query: Query, sims: np.ndarray, n: int, config: RankConfig
-) -> tuple[dict[int, float], dict[int, str]]:
-    """Snippets whose kubectl command does what the question asks (verb, subcommand, resource), or manifests
-    of the kind it asks to create: {snippet: match score}, the best n (ties broken by closeness in meaning);
-    and, for the commands that do one of the asked actions, its verb: {snippet: verb}."""
-    verbs, resources = query.verbs, query.resources
-    gate = {"imperative": query.imperative, "task": query.imperative or query.asks_how, "off": True}[config.gate]
-    if not gate or (not verbs and not resources):
-        return {}, {}
-    words = set(query.words)
-    by_verb, by_kind = reader.command_index
-    scores: dict[int, float] = {}
-    target: dict[int, tuple[str, str]] = {}
-    for verb in sorted(verbs):  # sorted: the same answer whatever the hash seed
-        for si, sub, resource in by_verb.get(verb, ()):
-            score = action_score(verb, sub, resource, words, resources, query.requests)
-            if score > scores.get(si, 0.0):
-                scores[si], target[si] = score, (verb, resource)
-    for resource in sorted(resources):
-        for si in by_kind.get(KINDS.get(resource, ""), ()):
-            scores[si] = max(scores.get(si, 0.0), 2.0 if verbs & {"create", "apply"} else 1.0)
-    # Commands and manifests are ranked apart, then interleaved: hundreds of Pod manifests must not push the one
-    # `kubectl run` out of sight, nor the other way round. A question that asks for several actions ("create a
-    # namespace and a pod", "run it, check it, delete it") gets the best command for each before the second
-    # best for any.
-    kind_hits = {si for r in resources for si in by_kind.get(KINDS.get(r, ""), ())}
-    order = sorted(scores, key=lambda si: (-scores[si], -float(sims[si]) if len(sims) else 0.0))
-    commands = [si for si in order if si not in kind_hits]
-    firsts: dict[tuple[str, str], int] = {}
-    for si in commands:
-        if scores[si] >= 2.0:
-            firsts.setdefault(target.get(si, ("", "")), si)
-    commands = list(firsts.values()) + [si for si in commands if si not in set(firsts.values())]
-    manifests = [si for si in order if si in kind_hits]
-    mixed = [si for pair in zip_longest(commands, manifests) for si in pair if si is not None][:n]
-    return {si: scores[si] for si in mixed}, {si: target[si][0] for si in mixed if si in target and scores[si] >= 2.0}
-
-
-# What a command makes besides acting on its target: `kubectl expose deployment web` makes a Service.
-PRODUCTS = {"expose": "service", "autoscale": "horizontalpodautoscaler", "run": "pod"}
-
-
-def action_score(
-    verb: str,
-    sub: str,
-    resource: str,
-    words: set[str],
-    resources: frozenset[str] | set[str],
-    main: tuple[tuple[frozenset[str], str], ...] | list[tuple[set[str], str]] | None = None,
-) -> float:
-    """How well one kubectl action answers: 1 for the verb, +1 for the asked resource, +0.5 for the asked
-    subcommand ("image" → `set image`) or a product that was asked for, +0.5 for doing one of the question's
-    main requests (a task's first verb, on the first resource after it), less for a different resource or
-    subcommand (`kubectl set env` when the question is about the image)."""
-    score = 1.0
-    product = PRODUCTS.get(verb)
-    if any(
-        main_resource and (verb in main_verbs or product == main_resource) and main_resource in (resource, product)
-        for main_verbs, main_resource in main or ()
-    ):
-        score += 0.5
-    if sub:
-        score += 0.5 if SUBCOMMAND_WORDS.get(sub, {sub}) & words else -0.5
-    if resources and resource:
-        score += 1.0 if resource in resources else -0.5
-    elif not resources:
-        score += 0.5
-    if product in resources and product != resource:
-        score += 0.5
-    return max(score, 0.25)
-
-
-def fuse(*rankings: tuple[dict[int, int], float], k: int = 60) -> dict[int, float]:
-    """Weighted reciprocal rank fusion: Σ w / (k + rank)."""
-    fused: dict[int, float] = {}
-    for ranks, weight in rankings:
-        for i, r in ranks.items():
-            fused[i] = fused.get(i, 0.0) + weight / (k + r + 1)
-    return fused
-
-
 def shipped_snippet_model() -> tuple[tuple[str, float], ...]:
     from assistant.snippet_model import shipped
 
@@ -153,6 +72,7 @@ class RankConfig:
     crowd_per_page: int = 1  # host crowding: passages of one page among the first crowd_window while others wait
     crowd_per_section: int = 1  # the same for the pieces of one heading section
     crowd_window: int = 10
+    crowd_depth: int = 4  # crowding reorders the first crowd_depth × crowd_window passages, the rest keep their place
     generated_penalty: float = 0.5  # subtracted (in standard deviations) from chunks of generated reference pages
     rrf_k: int = 60  # snippets fuse ranks (their signals are too unlike for scores)
     snippet_pool: int = 60  # snippets considered for an answer, before the relevance floor
@@ -167,6 +87,35 @@ class RankConfig:
     relevant_per_decade: float = 0.065  # …this much per tenfold more passages (see is_relevant)
     gate: str = "task"  # when kubectl verb matching applies: imperative | task (also "how do I …") | off
     match_evidence: bool = True  # a command doing the asked action on the asked resource also means relevant
+    # Command matching (action_score): how well one kubectl action does what a task asks. A command doing an
+    # asked verb on the asked resource scores match_verb + match_resource = match_full.
+    match_verb: float = 1.0  # it does one of the asked kubectl verbs (every candidate does)
+    match_main: float = 0.5  # added when it does one of the question's main requests (a task's first verb)
+    match_subcommand: float = 0.5  # added for an asked subcommand ("image" → `set image`), taken off for another
+    match_resource: float = 1.0  # added when it acts on an asked resource
+    match_other_resource: float = 0.5  # taken off when it acts on another resource than the asked ones
+    match_no_resource: float = 0.5  # added when the question names no resource
+    match_product: float = 0.5  # added when it makes an asked resource besides its target (`expose` → a Service)
+    match_floor: float = 0.25  # the least a matching command scores
+    manifest_create: float = 2.0  # a manifest of an asked kind, for a question asking to create or apply: full
+    manifest_kind: float = 1.0  # a manifest of an asked kind, otherwise
+    match_full: float = 2.0  # an action score that does an asked action: the first such command of each action
+    # leads, it is offered down to min_sim_lexical, and rank fusion counts it as one whole command_match
+    strong_match: float = 2.5  # the asked verb on the asked resource, and more (main request…): evidence too
+    # Diversity at the top of the snippets (diversify)
+    mix_window: int = 5  # the first answers, where commands and manifests are mixed
+    mix_matching: float = 1.5  # an action score from which a command or manifest counts as matching
+    mix_manifests: int = 2  # manifests in the window while a matching command waits…
+    mix_manifests_asked: int = 3  # …or this many, when the question asks for YAML
+    mix_commands: int = 3  # commands in the window while a matching manifest waits
+    mix_main_at: int = 2  # where the command doing the main request goes when the window lacks one (0-based)
+    # Key points (keypoints.key_points): lines scored by the question's content terms they share
+    point_passages: int = 3  # points come from the first passages only
+    point_min_shared: int = 2  # content terms a line must share (fewer when the question has fewer)
+    point_rank_decay: float = 0.15  # a line's score is divided by 1 + this × (its passage's rank - 1)
+    point_side_label: float = 1.5  # a comparison side named by the line's list label…
+    point_side_line: float = 1.0  # …by the line itself…
+    point_side_title: float = 0.5  # …or only by its section's title
     # Snippets are ranked by a linear model fitted on the dev sets (snippet_model.py, bench/ltr.py) over the
     # evidence for each; with no weights, by the reciprocal rank fusion of that evidence (fused_snippets).
     snippet_model: tuple[tuple[str, float], ...] = field(default_factory=shipped_snippet_model)
@@ -175,6 +124,91 @@ class RankConfig:
 
 
 CONFIG = RankConfig()
+
+
+def command_matches(
+    reader: IndexReader, query: Query, sims: np.ndarray, n: int, config: RankConfig
+) -> tuple[dict[int, float], dict[int, str]]:
+    """Snippets whose kubectl command does what the question asks (verb, subcommand, resource), or manifests
+    of the kind it asks to create: {snippet: match score}, the best n (ties broken by closeness in meaning);
+    and, for the commands that do one of the asked actions, its verb: {snippet: verb}."""
+    verbs, resources = query.verbs, query.resources
+    gate = {"imperative": query.imperative, "task": query.imperative or query.asks_how, "off": True}[config.gate]
+    if not gate or (not verbs and not resources):
+        return {}, {}
+    words = set(query.words)
+    by_verb, by_kind = reader.command_index
+    scores: dict[int, float] = {}
+    target: dict[int, tuple[str, str]] = {}
+    for verb in sorted(verbs):  # sorted: the same answer whatever the hash seed
+        for si, sub, resource in by_verb.get(verb, ()):
+            score = action_score(verb, sub, resource, words, resources, query.requests, config)
+            if score > scores.get(si, 0.0):
+                scores[si], target[si] = score, (verb, resource)
+    for resource in sorted(resources):
+        for si in by_kind.get(KINDS.get(resource, ""), ()):
+            asked = config.manifest_create if verbs & {"create", "apply"} else config.manifest_kind
+            scores[si] = max(scores.get(si, 0.0), asked)
+    # Commands and manifests are ranked apart, then interleaved: hundreds of Pod manifests must not push the one
+    # `kubectl run` out of sight, nor the other way round. A question that asks for several actions ("create a
+    # namespace and a pod", "run it, check it, delete it") gets the best command for each before the second
+    # best for any.
+    kind_hits = {si for r in resources for si in by_kind.get(KINDS.get(r, ""), ())}
+    order = sorted(scores, key=lambda si: (-scores[si], -float(sims[si]) if len(sims) else 0.0))
+    commands = [si for si in order if si not in kind_hits]
+    firsts: dict[tuple[str, str], int] = {}
+    for si in commands:
+        if scores[si] >= config.match_full:
+            firsts.setdefault(target.get(si, ("", "")), si)
+    commands = list(firsts.values()) + [si for si in commands if si not in set(firsts.values())]
+    manifests = [si for si in order if si in kind_hits]
+    mixed = [si for pair in zip_longest(commands, manifests) for si in pair if si is not None][:n]
+    full = config.match_full
+    return {si: scores[si] for si in mixed}, {si: target[si][0] for si in mixed if si in target and scores[si] >= full}
+
+
+# What a command makes besides acting on its target: `kubectl expose deployment web` makes a Service.
+PRODUCTS = word_map("kubectl_products")
+
+
+def action_score(
+    verb: str,
+    sub: str,
+    resource: str,
+    words: set[str],
+    resources: frozenset[str] | set[str],
+    main: tuple[tuple[frozenset[str], str], ...] | list[tuple[set[str], str]] | None = None,
+    config: RankConfig = CONFIG,
+) -> float:
+    """How well one kubectl action answers: 1 for the verb, +1 for the asked resource, +0.5 for the asked
+    subcommand ("image" → `set image`) or a product that was asked for, +0.5 for doing one of the question's
+    main requests (a task's first verb, on the first resource after it), less for a different resource or
+    subcommand (`kubectl set env` when the question is about the image). The numbers: RankConfig.match_*."""
+    score = config.match_verb
+    product = PRODUCTS.get(verb)
+    if any(
+        main_resource and (verb in main_verbs or product == main_resource) and main_resource in (resource, product)
+        for main_verbs, main_resource in main or ()
+    ):
+        score += config.match_main
+    if sub:
+        score += config.match_subcommand if SUBCOMMAND_WORDS.get(sub, {sub}) & words else -config.match_subcommand
+    if resources and resource:
+        score += config.match_resource if resource in resources else -config.match_other_resource
+    elif not resources:
+        score += config.match_no_resource
+    if product in resources and product != resource:
+        score += config.match_product
+    return max(score, config.match_floor)
+
+
+def fuse(*rankings: tuple[dict[int, int], float], k: int) -> dict[int, float]:
+    """Weighted reciprocal rank fusion: Σ w / (k + rank)."""
+    fused: dict[int, float] = {}
+    for ranks, weight in rankings:
+        for i, r in ranks.items():
+            fused[i] = fused.get(i, 0.0) + weight / (k + r + 1)
+    return fused
 
 
 def zscores(x: np.ndarray, over: np.ndarray) -> np.ndarray:
@@ -206,24 +240,28 @@ def fuse_passages(lexical: np.ndarray, dense: np.ndarray, config: RankConfig) ->
 
 
 def crowd(
-    ranked: list[tuple[int, float]], key: Callable[[int], Hashable], limit: int, window: int
+    ranked: list[tuple[int, float]],
+    key: Callable[[int], Hashable],
+    limit: int,
+    window: int,
+    depth: int = CONFIG.crowd_depth,
 ) -> list[tuple[int, float]]:
     """Crowding: among the first `window` results, at most `limit` with the same key (the same page, the same
-    section) while others wait; the held ones follow, in order. One long page, or one section split in pieces,
-    cannot fill every slot."""
+    section) while others wait; the held ones follow, in order (of the first `depth` × `window`; the rest keep
+    their place). One long page, or one section split in pieces, cannot fill every slot."""
     if not limit:
         return ranked
     head: list[tuple[int, float]] = []
     held: list[tuple[int, float]] = []
     count: dict[Hashable, int] = {}
-    for item in ranked[: window * 4]:
+    for item in ranked[: window * depth]:
         k = key(item[0])
         if len(head) < window and count.get(k, 0) < limit:
             head.append(item)
             count[k] = count.get(k, 0) + 1
         else:
             held.append(item)
-    return head + held + ranked[window * 4 :]
+    return head + held + ranked[window * depth :]
 
 
 def aggregate_pages(candidates: np.ndarray, fused: np.ndarray, pages: np.ndarray, config: RankConfig) -> np.ndarray:
@@ -288,7 +326,7 @@ def fused_snippets(pool: SnippetPool, config: RankConfig) -> list[tuple[int, flo
         k=config.rrf_k,
     )
     for si, score in pool.matches.items():
-        fused[si] = fused.get(si, 0.0) + config.command_match * (score / 2) / (config.rrf_k + 1)
+        fused[si] = fused.get(si, 0.0) + config.command_match * (score / config.match_full) / (config.rrf_k + 1)
     return sorted(fused.items(), key=lambda kv: -kv[1])
 
 
@@ -314,12 +352,17 @@ def is_relevant(dense_sims: np.ndarray, config: RankConfig) -> bool:
 
 
 def rank(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig = CONFIG) -> Ranking:
-    """Passages and snippets, each as (index, score), best first, and whether they answer at all.
+    """Passages and snippets, each as (index, score), best first, and whether they answer at all: the passages
+    (rank_passages), then the snippets of the answer (rank_snippets), which the passages' ranks feed."""
+    return rank_snippets(reader, query, qvec, rank_passages(reader, query, qvec, config), config)
 
-    Passages: BM25 (question-phrasing stopwords left out) and the dense cosine, z-score fused, plus the BM25 of
-    each chunk's whole page (document-level evidence for passage retrieval, Callan 1994), then page
-    aggregation. Snippets fuse the ranks of their own dense and BM25 scores (label, heading path, nearby prose,
-    code), of the passage they sit in, and of the commands that do what the question asks."""
+
+def rank_passages(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig = CONFIG) -> Ranking:
+    """Passages only, as (index, score), best first, and whether they answer at all (no snippets: a comparison's
+    sides want passages alone).
+
+    BM25 (question-phrasing stopwords left out) and the dense cosine, z-score fused, plus the BM25 of each chunk's
+    whole page (document-level evidence for passage retrieval, Callan 1994), then page aggregation."""
     dense_sims = np.asarray(reader.chunk_vectors @ qvec.astype(np.float32)) if reader.n_chunks else np.zeros(0)
     lexical = reader.chunk_bm25.scores(query.text)
     if reader.n_chunks:
@@ -333,13 +376,23 @@ def rank(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig
         passages = [(int(candidates[i]), float(fused[i])) for i in order]
         window = config.crowd_window
         section = lambda ci: (int(reader.chunk_page[ci]), tuple(reader.headings(ci)))  # noqa: E731
-        passages = crowd(passages, section, config.crowd_per_section, window)
-        passages = crowd(passages, lambda ci: int(reader.chunk_page[ci]), config.crowd_per_page, window)
+        depth = config.crowd_depth
+        passages = crowd(passages, section, config.crowd_per_section, window, depth)
+        passages = crowd(passages, lambda ci: int(reader.chunk_page[ci]), config.crowd_per_page, window, depth)
     else:
         passages = []
-    relevant = is_relevant(dense_sims, config)
+    return Ranking(passages, [], is_relevant(dense_sims, config))
+
+
+def rank_snippets(
+    reader: IndexReader, query: Query, qvec: np.ndarray, ranking: Ranking, config: RankConfig = CONFIG
+) -> Ranking:
+    """The ranking with the snippets of the answer: they fuse the ranks of their own dense and BM25 scores (label,
+    heading path, nearby prose, code), of the passage they sit in, and of the commands that do what the question
+    asks."""
+    passages, relevant = ranking.passages, ranking.relevant
     if not reader.n_snippets:
-        return Ranking(passages, [], relevant)
+        return ranking
     pool = snippet_pool(reader, query, qvec, passages, config)
     if config.snippet_model:
         from assistant.snippet_model import score
@@ -350,11 +403,11 @@ def rank(reader: IndexReader, query: Query, qvec: np.ndarray, config: RankConfig
     snippet_sims, snippet_lexical, matches, actions = pool.sims, pool.lexical, pool.matches, pool.actions
     kept = relevant_snippets(snippets[: config.snippet_pool], snippet_sims, snippet_lexical, matches, config)
     if config.diversify:
-        kept = diversify(kept, reader.snippet_langs, matches, query, actions)
+        kept = diversify(kept, reader.snippet_langs, matches, query, actions, config)
 
     # Two kinds of evidence that the notes answer: a passage close in meaning, or, for a task on a named resource,
     # a command that does exactly the asked action on it ("read the secret db-creds": `kubectl get secret`).
-    relevant = relevant or (config.match_evidence and any(s >= STRONG_MATCH for s in matches.values()))
+    relevant = relevant or (config.match_evidence and any(s >= config.strong_match for s in matches.values()))
     kept = demote_unasked_destructive(kept, reader.snippet_features, query, drop=config.unasked_destructive == "drop")
     return Ranking(passages, kept, relevant)
 
@@ -389,12 +442,12 @@ def relevant_snippets(
         (si, score)
         for si, score in ranked
         if sims[si] >= config.min_sim
-        or ((si in lexical or matches.get(si, 0) >= 2) and sims[si] >= config.min_sim_lexical)
+        or ((si in lexical or matches.get(si, 0) >= config.match_full) and sims[si] >= config.min_sim_lexical)
     ]
 
 
-STRONG_MATCH = 2.5  # action_score of a command doing an asked verb on the asked resource, and more (main request…)
-MANIFEST_WORDS = {"spec", "file", "definition"}  # besides the words that name YAML (Query.snippet_kind)
+STRONG_MATCH = CONFIG.strong_match  # the default, for snippet_model's `strong` feature
+MANIFEST_WORDS = word_set("manifest_words")  # besides the words that name YAML (Query.snippet_kind)
 
 
 def diversify(
@@ -403,19 +456,22 @@ def diversify(
     matches: dict[int, float],
     query: Query,
     actions: dict[int, str] | None = None,
-    window: int = 5,
+    config: RankConfig = CONFIG,
 ) -> list[tuple[int, float]]:
-    """Keep a mix in the first `window` answers when the question asks for an action that both a command and
-    a manifest answer: at most 2 manifests (3 when it asks for YAML) while a matching command waits, and at
-    most 3 commands while a matching manifest waits. And when it asks for several actions ("run it, check
+    """Keep a mix in the first `mix_window` answers when the question asks for an action that both a command
+    and a manifest answer: at most 2 manifests (3 when it asks for YAML) while a matching command waits, and
+    at most 3 commands while a matching manifest waits. And when it asks for several actions ("run it, check
     it, delete it"), a command for each verb before a second command for any. The rest move down, in order."""
     actions = actions or {}
+    window = config.mix_window
     is_yaml = {si: langs[si] == "yaml" for si in matches}
-    has_match = {kind: any(v == kind and matches[si] >= 1.5 for si, v in is_yaml.items()) for kind in (True, False)}
+    matching = {si for si in matches if matches[si] >= config.mix_matching}
+    has_match = {kind: any(v == kind and si in matching for si, v in is_yaml.items()) for kind in (True, False)}
     if len(ranked) <= window or not has_match[False]:
         return ranked
     wants_yaml = query.snippet_kind == "yaml" or bool(MANIFEST_WORDS & set(query.words))
-    most = {True: 3 if wants_yaml else 2, False: 3 if has_match[True] else window}
+    manifests = config.mix_manifests_asked if wants_yaml else config.mix_manifests
+    most = {True: manifests, False: config.mix_commands if has_match[True] else window}
     waiting = {actions[si] for si, _ in ranked if si in actions}
     if len(waiting) < 2:
         waiting = set()
@@ -435,12 +491,13 @@ def diversify(
         if len(head) == window:
             break
     rest = [item for item in ranked if item not in head and item not in held]
-    main = [item for item in held + rest if matches.get(item[0], 0) >= STRONG_MATCH and not is_yaml[item[0]]]
-    if main and not any(matches.get(si, 0) >= STRONG_MATCH for si, _ in head):
+    strong = config.strong_match
+    main = [item for item in held + rest if matches.get(item[0], 0) >= strong and not is_yaml[item[0]]]
+    if main and not any(matches.get(si, 0) >= strong for si, _ in head):
         # The command doing the question's main request ("create the job") outranks a repeat of the others,
         # even when its own words are few (`kubectl create job my-job --image=busybox`).
         best = main[0]
-        head.insert(min(2, len(head)), best)
+        head.insert(min(config.mix_main_at, len(head)), best)
         return head + [item for item in held + rest if item is not best]
     return head + held + rest
 

@@ -11,38 +11,30 @@ from typing import Any
 
 from assistant.markup import clean_markup
 from assistant.model import Chunk, Snippet
+from assistant.words import word_set
 
-SHELL_LANGS = {"bash", "sh", "shell", "console", "zsh", "terminal", "shell-session", "powershell", "cmd"}
-YAML_LANGS = {"yaml", "yml"}
-NO_LANG = {"none", "text", "plaintext", "plain", "output", "txt", "log"}
-DIAGRAM_LANGS = {"mermaid", "plantuml", "puml", "dot", "graphviz", "d2", "diagram", "ditaa", "svgbob"}
-COMMAND_WORDS = {
-    "kubectl", "k", "docker", "helm", "kubeadm", "minikube", "kind", "crictl", "etcdctl", "systemctl",
-    "journalctl", "curl", "wget", "git", "pip", "apt", "apt-get", "yum", "dnf", "openssl", "ssh", "sudo",
-    "kustomize", "istioctl", "calicoctl", "velero", "podman", "nerdctl", "ctr", "cfssl", "kubelet", "export",
-    "echo", "cat", "mkdir", "cd", "ls", "chmod", "tar", "make", "python", "python3", "uvicorn", "nslookup",
-}  # fmt: skip
-# Verbs that open an instruction to the reader ("Run `…`", "To scale it, use `…`"): inline code in such a clause is
-# offered as a command; in any other clause ("User runs `kubectl create pod` …") it is a mention.
-INSTRUCTION_VERBS = {
-    "run", "use", "type", "execute", "enter", "try", "issue", "invoke", "call", "apply", "create", "check", "verify",
-    "list", "get", "view", "see", "show", "inspect", "describe", "delete", "remove", "add", "set", "install", "start",
-    "stop", "restart", "open", "copy", "save", "edit", "update", "scale", "deploy", "expose", "test", "confirm",
-    "look", "display", "watch", "print", "fetch", "query", "label", "annotate", "patch", "drain", "cordon",
-    "uncordon", "taint", "enable", "disable", "configure", "make", "build", "push", "pull", "login", "log", "ssh",
-    "connect", "change", "replace", "generate", "export", "download", "clean", "reset", "upgrade", "roll", "attach",
-    "forward", "port-forward", "exec", "rollout", "undo", "pause", "resume", "join", "init", "backup", "restore",
-    "mount", "format", "initialize", "specify", "pass", "append", "prefix", "follow", "navigate", "go", "do",
-}  # fmt: skip
-_LEADING = {"then", "now", "next", "first", "finally", "simply", "just", "also", "please", "and", "or", "so", "again",
-            "instead", "afterwards", "lastly", "second", "third", "optionally", "alternatively", "you"}  # fmt: skip
+SHELL_LANGS = word_set("shell_langs")
+YAML_LANGS = word_set("yaml_langs")
+NO_LANG = word_set("output_langs")
+DIAGRAM_LANGS = word_set("diagram_langs")
+COMMAND_WORDS = word_set("command_programs")
+RUNNERS = word_set("command_runners")  # `sudo`, `time`, `watch`…: the command is the rest of the line
+# What stands before a command's program: runners with their options (`watch -n 2`, `sudo -E`) and `VAR=value`
+# assignments. (is_command reads past runners alone: for chunking, a `VAR=value` line is a command of its own.)
+PREFIX = re.compile(
+    rf"^(?:(?:(?:{'|'.join(sorted(RUNNERS))})(?:\s+-\w+(?:\s+[\d.]+)?)*|[A-Za-z_][A-Za-z0-9_]*=\S*)\s+)*"
+)
+# Inline code in a clause that opens with an instruction verb ("Run `…`", "To scale it, use `…`") is offered as a
+# command; in any other clause ("User runs `kubectl create pod` …") it is a mention.
+INSTRUCTION_VERBS = word_set("instruction_verbs")
+_LEADING = word_set("instruction_lead_words")
 _MODAL = re.compile(
     r"\b(?:you|we|one|i)\s+(?:can|could|may|might|should|must|need to|have to|will|would)\b"
     r"|\b(?:can|could|may|might|should|must) (?:also )?(?:be|use|run)\b|\bfor example\b|\be\.g\.|\blike\b|\bsuch as\b",
     re.I,
 )
 _CLAUSE_BREAK = re.compile(r"[.;:!?()\[\]]|,|\s[-–—]\s|\*\*")
-DOCKERFILE_WORDS = ("FROM ", "RUN ", "COPY ", "CMD ", "WORKDIR ", "EXPOSE ", "ENTRYPOINT ", "ADD ", "ENV ")
+DOCKERFILE_WORDS = tuple(sorted(f"{word} " for word in word_set("dockerfile_instructions")))
 
 # A usage synopsis (`kubectl top pod [NAME | -l label]`, `kubectl apply [flags]`) describes a command's shape;
 # it is not a command to run.
@@ -81,7 +73,7 @@ def is_command(line: str, known_only: bool = False) -> bool:
     if text.startswith("$ "):
         text = text[2:].strip()
     words = text.split()
-    while words and words[0] in ("sudo", "time", "watch", "nohup", "exec", "env") and len(words) > 1:
+    while words and words[0] in RUNNERS and len(words) > 1:
         words = words[1:]
     if not words:
         return False
@@ -161,11 +153,12 @@ def _normalise_lang(info: str, code: str) -> str:
     return lang
 
 
+SHELL_PROGRAMS = word_set("shell_programs")  # a fence with no language holding their commands is shell
+
+
 def _infer_lang(code: str) -> str:
     stripped = [ln.strip() for ln in code.splitlines() if ln.strip()]
-    if any(
-        ln.lstrip("$ ").split(" ")[0] in ("kubectl", "helm", "kubeadm", "docker", "kind", "minikube") for ln in stripped
-    ):
+    if any(ln.lstrip("$ ").split(" ")[0] in SHELL_PROGRAMS for ln in stripped):
         return "shell"
     if re.search(r"^kind:\s*\w+", code, re.M) and re.search(r"^apiVersion:", code, re.M):
         return "yaml"
@@ -221,12 +214,7 @@ def fence_snippets(tok: Any, path: str, headings: tuple[str, ...], context: str)
 
 LABEL_CHARS = 100
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\d])")
-# Words a whole clause does not end on: articles, prepositions, conjunctions, "using" ("… by using").
-_DANGLING = {
-    "a", "an", "the", "to", "of", "for", "with", "and", "or", "in", "on", "by", "e.g", "i.e", "use", "run", "using",
-    "as", "at", "from", "into", "via", "that", "which", "is", "are", "be", "can", "will", "this", "these", "your",
-    "its", "their", "our", "if", "when", "while", "but", "like", "than", "such",
-}  # fmt: skip
+_DANGLING = word_set("dangling_words")  # a clause does not end on these: "… by using", "… for the"
 
 
 def _label(context: str, headings: tuple[str, ...]) -> str:

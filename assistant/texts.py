@@ -5,11 +5,17 @@ from __future__ import annotations
 import re
 
 from assistant.model import Chunk, Snippet
+from assistant.words import word_map, word_set
+
+# How much of a snippet its descriptor for the model holds.
+HEAD_LINES = 6  # its first lines…
+HEAD_CHARS = 400  # …at most this long
+KEYS_CHARS = 300  # a manifest's key summary
 
 
 def snippet_embed_text(s: Snippet) -> str:
     """Short descriptor of a snippet for the model: where it lives, what it is called, how it starts."""
-    head = "\n".join(s.code.splitlines()[:6])[:400]
+    head = "\n".join(s.code.splitlines()[:HEAD_LINES])[:HEAD_CHARS]
     if s.lang == "yaml":
         head += "\n" + yaml_keys(s.code)
     return "\n".join(
@@ -23,9 +29,9 @@ def yaml_keys(code: str) -> str:
     keys: list[str] = []
     for m in re.finditer(r"^\s*(?:- )?([A-Za-z][\w.-]*):", code, re.M):
         key = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", m.group(1))
-        if key not in keys and key not in ("api Version", "kind", "metadata", "spec", "name"):
+        if key not in keys and key not in PLAIN_KEYS:
             keys.append(key)
-    return " ".join(keys)[:300]
+    return " ".join(keys)[:KEYS_CHARS]
 
 
 def snippet_lexical_text(s: Snippet) -> str:
@@ -33,12 +39,8 @@ def snippet_lexical_text(s: Snippet) -> str:
 
 
 # What a user calls each kind of snippet ("show me the yaml", "the dockerfile", "which command").
-KIND_WORDS = {
-    "shell": "command",
-    "yaml": "yaml manifest",
-    "dockerfile": "dockerfile",
-    "python": "python code",
-}
+KIND_WORDS = word_map("snippet_kind_names")
+PLAIN_KEYS = word_set("yaml_plain_keys")  # keys every manifest has: no summary of what it sets
 
 
 def chunk_lexical_text(c: Chunk) -> str:

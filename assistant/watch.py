@@ -1,9 +1,14 @@
 """`kt watch`: keep the index fresh while notes change. It says what it watches; then one index update per
 settled batch of edits, and one line of output (time, files, chunks embedded) per update that changed
-something. Lines are only ever added: progress bars of long updates are gone before a line is printed."""
+something. Lines are only ever added: progress bars of long updates are gone before a line is printed.
+
+`NotesWatch` is the same watching for `kt mcp`: it does not update, it only says whether a call must sweep the
+notes first (assistant/mcp_freshness.py)."""
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -130,3 +135,86 @@ def _summary(assistant: Assistant, report: UpdateReport) -> str:
         files = "?"
     line = f"{_now()} index up to date: {files} file{'' if files == 1 else 's'}, {report.chunks} chunks"
     return f"{line} ({_counts(report)})" if report.touched and not report.rebuilt else line
+
+
+# --- `kt mcp`: whether the notes may have changed since the last sweep -------------------------------------------
+
+
+def missing_roots(folders: list[Path]) -> list[Path]:
+    return [f for f in folders if not f.exists()]
+
+
+class NotesWatch:
+    """Whether the notes may have changed since the last sweep. A thread watches each notes root (watchfiles:
+    inotify on Linux) and raises `changed` on any event that may touch a note: a note file, or a folder (a
+    folder moved or copied in brings notes no event names). It re-arms when a root disappears, reappears or is
+    replaced by another folder (`mv notes notes.old && mv notes.new notes`), and raises `changed` then too.
+    `vouches()` is true only while it is armed and saw nothing."""
+
+    def __init__(self, folders: list[Path], tick_ms: int = 300) -> None:
+        self.folders = folders
+        self.tick_ms = tick_ms
+        self.changed = threading.Event()
+        self.changed.set()  # the first call sweeps
+        self.stop = threading.Event()
+        self.armed = threading.Event()
+        self.arms = 0  # how many times it (re)armed: for tests and index_status
+        self.thread = threading.Thread(target=self._run, name="kt-notes-watch", daemon=True)
+        self.thread.start()
+
+    def vouches(self) -> bool:
+        return self.armed.is_set() and not self.changed.is_set()
+
+    def close(self) -> None:
+        self.stop.set()
+
+    def _roots(self) -> list[Path]:
+        return sorted({f if f.is_dir() else f.parent for f in self.folders})
+
+    @staticmethod
+    def _identity(roots: list[Path]) -> list[tuple[int, int] | None]:
+        ids: list[tuple[int, int] | None] = []
+        for root in roots:
+            try:
+                st = os.stat(root)
+                ids.append((st.st_dev, st.st_ino))
+            except OSError:
+                ids.append(None)
+        return ids
+
+    def _run(self) -> None:
+        from watchfiles import watch
+
+        while not self.stop.is_set():
+            roots = self._roots()
+            identity = self._identity(roots)
+            if None in identity or missing_roots(self.folders):
+                self.armed.clear()
+                self.changed.set()
+                self.stop.wait(self.tick_ms / 1000)  # poll until the root is back
+                continue
+            try:
+                for changes in watch(*roots, watch_filter=self._wanted, debounce=50, step=10,
+                                     rust_timeout=self.tick_ms, yield_on_timeout=True, stop_event=self.stop,
+                                     raise_interrupt=False):  # fmt: skip
+                    if not self.armed.is_set():  # the first tick: events are flowing from now on
+                        self.arms += 1
+                        self.armed.set()
+                        self.changed.set()  # what happened before arming is found by a sweep
+                    if changes:
+                        self.changed.set()
+                    if self._identity(roots) != identity:  # a root gone or replaced: watch it anew
+                        break
+            except Exception:  # noqa: BLE001 — inotify limits, a root gone mid-start: sweep, then try again
+                self.stop.wait(self.tick_ms / 1000)
+            self.armed.clear()
+            self.changed.set()
+
+    def _wanted(self, _change: object, path: str) -> bool:
+        """A note, or a folder (present, or gone and named like one), not under a hidden or skipped folder."""
+        p = Path(path)
+        if is_note_path(p):
+            return True
+        if any(part.startswith(".") for part in p.parts[-1:]):
+            return False
+        return p.is_dir() or (not p.exists() and not p.suffix)

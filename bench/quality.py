@@ -5,7 +5,8 @@
 
 Each set is also scored in halves split by md5(id) % 2 (`kt eval --halves`): a change that moves one half
 alone is a fit, not a gain. The `relevant` rates: in scope = the dev questions over their own corpus, out of
-scope = tests/data/out_of_scope.txt (cooking, other software, nonsense, emoji) over the same corpus.
+scope = tests/data/out_of_scope.txt (cooking, other software, nonsense, emoji) over the same corpus, near misses
+= tests/data/near_miss.txt (other software asked in an operator's words, the hard negatives).
 bench/fresh_docs.jsonl: 18 operator questions about the Kubernetes docs written for kt and never tuned on.
 First, bench/styles.py: notes of each style (tests/data/vaults: an Obsidian vault, a repo of runbooks; and the
 bundled notes): passages shown empty or copies, snippets that are output or prose, notes without a title.
@@ -28,6 +29,7 @@ from assistant.evaluate import evaluate  # noqa: E402
 EVAL = ROOT.parent / "shared" / "eval"
 CORPORA = ROOT.parent / "shared" / "corpora"
 OUT_OF_SCOPE = ROOT / "tests" / "data" / "out_of_scope.txt"
+NEAR_MISS = ROOT / "tests" / "data" / "near_miss.txt"  # other software in an operator's words: the hard negatives
 
 
 # Floors the issues set for a dev set (moved here from the unit tests: a score on a dev set is a figure, not a
@@ -67,10 +69,11 @@ def report(name: str, assistant: Assistant, sets: list[str]) -> None:
             + (f" ✗ below the floor: {', '.join(below)}" if below else "")
         )
     inside = [q for s in sets for q in questions(set_path(s))]
-    outside = questions(OUT_OF_SCOPE)
+    outside, near = questions(OUT_OF_SCOPE), questions(NEAR_MISS)
     print(
         f"| relevant | in scope: {relevant_rate(assistant, inside):.0%} true of {len(inside)} "
-        f"| out of scope: {1 - relevant_rate(assistant, outside):.0%} false of {len(outside)} | |"
+        f"| out of scope: {1 - relevant_rate(assistant, outside):.0%} false of {len(outside)} "
+        f"| near misses: {1 - relevant_rate(assistant, near):.0%} false of {len(near)} |"
     )
 
 

@@ -13,15 +13,18 @@ PACKAGE = Path(__file__).resolve().parents[1] / "assistant"
 
 STAGES: dict[str, tuple[str, ...]] = {  # in pipeline order
     "ingest": (  # notes → chunks and snippets, and the knowledge chunking uses
-        "config", "model", "notes", "markup", "snippets", "chunks", "texts", "commands", "deprecations",
+        "config", "words", "model", "notes", "markup", "snippets", "chunks", "texts", "commands", "deprecations",
         "destructive",
     ),
     "index": ("embed", "vectors", "lexical", "generation", "store", "build", "indexes"),  # chunks → the index and back
     "query": ("compare", "followup", "query"),  # a question → a parsed Query
-    "rank": ("search", "snippet_model"),  # Query + index → ranked passages and snippets
+    "rank": ("search", "snippet_model", "retrieve"),  # Query + index → ranked passages and snippets
     "answer": ("answer", "placeholders", "prose", "keypoints", "excerpt", "compose"),  # hits → an Answer
-    "views": ("render", "plain", "sources"),  # an Answer → the terminal, plain text, Markdown
-    "app": ("core", "evaluate", "watch", "mcp_tools", "mcp_server", "repl", "cli", "__init__", "__main__"),
+    "views": ("render", "plain", "sources", "mcp_views"),  # an Answer → the terminal, plain text, Markdown
+    "app": (  # the Assistant API and what runs on it
+        "lookup", "core", "status", "evaluate", "watch", "mcp_freshness", "mcp_tools", "mcp_server", "repl", "cli",
+        "__init__", "__main__",
+    ),
 }  # fmt: skip
 
 

@@ -19,7 +19,7 @@ from assistant.config import BUNDLED_INDEX, BUNDLED_NOTES, DEFAULT_TOP_K, Config
 from assistant.core import Assistant
 
 ROOT = Path(__file__).resolve().parents[1]
-# rich reads these when a console is made; `--color` sets them, so every invocation restores them afterwards
+# rich reads these when a console is made: the tests run without the developer's own
 runner = CliRunner(env={"NO_COLOR": None, "FORCE_COLOR": None})
 
 

@@ -157,7 +157,7 @@ def test_destructive_commands_only_when_asked_and_marked_everywhere(one_note_ass
     assert any(w["kind"] == "destructive" and w["snippet"] == 1 for w in data["warnings"])
     assert "destructive: wipes this node" in plain_text(wipe)
     assert "⚠ destructive: wipes this node" in markdown(wipe)
-    from assistant.mcp_tools import brief_markdown
+    from assistant.mcp_views import brief_markdown
 
     assert "⚠ destructive: wipes this node" in markdown(wipe, once=True)  # kt mcp, full and brief
     assert "⚠ destructive: wipes this node" in brief_markdown(wipe)

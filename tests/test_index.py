@@ -120,7 +120,7 @@ def test_status_lists_stale_files(tmp_path: Path, notes_dir: Path, embedder) -> 
     assistant.update()
     (notes_dir / "new.md").write_text("# New\n\nfresh\n")
     status = assistant.status()
-    assert status["stale"]["added"] == ["new.md"] and status["chunks"] > 10
+    assert status.stale["added"] == ["new.md"] and status.chunks > 10
 
 
 def test_vector_journal_survives_a_torn_tail_and_ignores_other_models(tmp_path: Path) -> None:

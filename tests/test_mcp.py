@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 from assistant.cli import app
 from assistant.config import Settings
 from assistant.core import Assistant
-from assistant.mcp_tools import BadRequest, NotesTools, Unavailable, note_key
+from assistant.mcp_freshness import Unavailable
+from assistant.mcp_tools import BadRequest, NotesTools, note_key
 
 QUESTION = "how can I roll a deployment back to its previous version"
 COMMAND = "kubectl rollout undo deploy/nginx"
@@ -361,7 +362,7 @@ def test_get_note_paths_stay_inside_the_notes(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_markdown_shows_each_snippet_once_and_brief_cites_every_command(seed_assistant: Assistant) -> None:
-    from assistant.mcp_tools import brief_json, brief_markdown
+    from assistant.mcp_views import brief_json, brief_markdown
     from assistant.plain import markdown
 
     answer = seed_assistant.ask(QUESTION)
@@ -517,7 +518,7 @@ def test_a_sweep_runs_only_when_the_watcher_cannot_vouch(built: Settings, embedd
         swept = len(sweeps)
         tools.search("show me the contents of a secret")
         assert len(sweeps) == swept  # nothing changed, the watcher vouches
-        tools.sweep_age = 0.0  # the last sweep is too old: sweep again
+        tools.keeper.sweep_age = 0.0  # the last sweep is too old: sweep again
         tools.search("show me the contents of a secret")
         assert len(sweeps) == swept + 1
     finally:
@@ -545,7 +546,7 @@ def test_no_call_waits_for_a_build_or_a_slow_update(notes_dir: Path, tmp_path: P
         _, status = tools.index_status()
         assert status["built"] is False and status["build"]["running"] is True
         gated.gate.set()
-        tools.call_wait = 120.0
+        tools.keeper.call_wait = 120.0
         tools.reindex()  # waits (the call_wait is long now) for the build and this update
         _, data = tools.search(QUESTION)
         assert data["status"] == "ready" and data["snippets"][0]["code"].startswith(COMMAND)
@@ -556,14 +557,14 @@ def test_no_call_waits_for_a_build_or_a_slow_update(notes_dir: Path, tmp_path: P
         gated.waiting.clear()
         with (notes_dir / SEED_NAME).open("a") as f:
             f.write("\n## Okapi clusters\n\nOkapi clusters keep their etcd quorum striped across three racks.\n")
-        tools.call_wait, tools.sweep_age = 0.0, 0.0
+        tools.call_wait, tools.keeper.sweep_age = 0.0, 0.0
         markdown, data = tools.search("okapi clusters etcd quorum racks")  # from the index as it is, at once
         assert data["status"] == "ready" and data["index"]["updating"] is True and data["index"]["fresh"] is False
         assert data["index"]["stale"] == {"changed": [SEED_NAME]}
         assert "*Index: being updated, answered from it as it is" in markdown and f"{SEED_NAME} (changed)" in markdown
         assert gated.waiting.wait(60)
         gated.gate.set()
-        tools.call_wait = 120.0
+        tools.keeper.call_wait = 120.0
         assert found(tools, "okapi clusters etcd quorum racks", "Okapi clusters keep")
     finally:
         gated.gate.set()
@@ -608,7 +609,8 @@ def test_search_modes_path_filter_get_note_lines_and_list_pages(built: Settings,
 
 
 def test_list_notes_is_small_by_default_on_a_large_corpus(tmp_path: Path) -> None:
-    from assistant.mcp_tools import LIST_LIMIT, list_markdown
+    from assistant.mcp_tools import LIST_LIMIT
+    from assistant.mcp_views import list_markdown
 
     keys = [f"content/en/docs/tasks/administer-cluster/some-long-page-name-{n:04d}.md" for n in range(1636)]
     index = {"fresh": True, "updating": False, "stale": {}, "problem": None, "notes": 1636, "built_at": None}
@@ -616,3 +618,104 @@ def test_list_notes_is_small_by_default_on_a_large_corpus(tmp_path: Path) -> Non
     data = {"folders": ["/home/you/notes"], "prefix": "", "total": len(keys), "index": index, "notes": page}
     data["next_cursor"] = keys[LIST_LIMIT - 1]
     assert len(list_markdown(data)) + len(json.dumps(data)) <= 8 * 1024
+
+
+# --- cancellation --------------------------------------------------------------------------------------------
+
+
+class Cancelled(BaseException):
+    """What a cancelled call's checkpoint raises (the server's raises anyio's cancellation, a BaseException)."""
+
+
+@pytest.mark.slow
+def test_a_cancelled_search_stops_at_the_next_stage_and_the_next_call_answers(built: Settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    tools = make_tools(built, embedder)
+    try:
+        tools.search(QUESTION)  # the start-up update has ended
+        stages: list[str] = []
+        tools.search(QUESTION, check=stages.append)
+        assert stages == ["before answering", "after embedding", "after ranking", "before rendering"]
+        for stop_at in stages:
+
+            def cancel(stage: str, stop_at: str = stop_at) -> None:
+                if stage == stop_at:
+                    raise Cancelled(stage)
+
+            with pytest.raises(Cancelled, match=stop_at):
+                tools.search(QUESTION, check=cancel)
+            _, data = tools.search("how do I taint a node")  # the next call is answered: nothing is left held
+            assert data["status"] == "ready" and data["passages"]
+    finally:
+        tools.close()
+
+
+@pytest.mark.slow
+def test_a_call_the_client_cancels_is_never_answered_and_the_next_one_is(built: Settings) -> None:
+    """The SDK client cancels a search_notes that waits for an update (held still: this test holds the index's
+    lock) once it reports progress; the server stops it at its next stage boundary, sends nothing for it, and
+    answers the next call."""
+    from filelock import FileLock
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    params = StdioServerParameters(command=sys.executable, args=server_args(built), env=dict(os.environ))
+    errlog = built.notes[0].parent / "server.log"
+    sent: list[Any] = []  # every message, in order: ("out" | "in", message)
+    lock = FileLock(str(built.index / ".lock"))
+
+    async def tapped(source: Any, sink: Any, way: str) -> None:
+        async with sink:
+            async for item in source:
+                sent.append((way, getattr(item, "message", item)))
+                await sink.send(item)
+
+    async def scenario(session: Any) -> None:
+        await ready(session)
+        lock.acquire(timeout=30)
+        try:
+            waiting = (await session.call_tool("reindex", {})).structured_content  # the update waits for the lock
+            assert waiting["build"]["running"] is True
+            progressed = anyio.Event()
+
+            async def progress(percent: float, total: float | None, message: str | None) -> None:
+                progressed.set()
+
+            async def cancelled_call() -> None:
+                await session.call_tool("search_notes", {"question": QUESTION}, progress_callback=progress)
+                raise AssertionError("a cancelled call got an answer")
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(cancelled_call)
+                await progressed.wait()  # it is waiting for the update
+                group.cancel_scope.cancel()
+            result = await session.call_tool("search_notes", {"question": "how do I taint a node"})
+            assert not result.is_error and result.structured_content["status"] == "ready"
+            assert result.structured_content["index"]["updating"] is True  # answered from the index as it is
+        finally:
+            lock.release()
+        assert (await ready(session))["build"]["error"] is None
+
+    async def main() -> None:
+        with anyio.fail_after(120), errlog.open("w") as err:
+            async with stdio_client(params, errlog=err) as (read, write), anyio.create_task_group() as taps:
+                to_client, from_server = anyio.create_memory_object_stream[Any](100)
+                to_server, from_client = anyio.create_memory_object_stream[Any](100)
+                taps.start_soon(tapped, read, to_client, "in")
+                taps.start_soon(tapped, from_client, write, "out")
+                async with ClientSession(from_server, to_server) as session:
+                    await session.initialize()
+                    await scenario(session)
+                taps.cancel_scope.cancel()
+
+    anyio.run(main)
+    searches = [m.id for way, m in sent if way == "out" and getattr(m, "method", None) == "tools/call"
+                and m.params["name"] == "search_notes"]  # fmt: skip
+    cancelled, answered = searches[-2], searches[-1]
+    cancels = [
+        n for n, (way, m) in enumerate(sent) if way == "out" and getattr(m, "method", "") == "notifications/cancelled"
+    ]
+    assert [sent[n][1].params["requestId"] for n in cancels] == [cancelled]
+    replies = {m.id: n for n, (way, m) in enumerate(sent) if way == "in" and getattr(m, "method", None) is None}
+    assert cancelled not in replies  # no result, no error: nothing at all for the cancelled call
+    assert replies[answered] > cancels[0]
+    log = errlog.read_text()
+    assert "search_notes cancelled by the client while waiting for the index update" in log

@@ -259,7 +259,7 @@ def test_status_index_and_list_notes_count_the_same_files(tmp_path: Path, embedd
     assistant, report = _vault_assistant("obsidian", tmp_path, embedder)
     assert report.files == 5 and report.without_passages == ["Inbox/empty idea.md"]
     info = assistant.status()
-    assert info["files"] == 5 and info["without_passages"] == ["Inbox/empty idea.md"]
+    assert info.files == 5 and info.without_passages == ["Inbox/empty idea.md"]
     markdown, listed = NotesTools(assistant, watch=False).list_notes()
     assert listed["total"] == 5 and {"path": "Inbox/empty idea.md", "sections": 0} in listed["notes"]
     assert markdown.startswith("5 notes in ")
@@ -277,7 +277,7 @@ def test_a_wikilink_names_the_note_it_points_at(tmp_path: Path, embedder) -> Non
         "target": "Storage Classes",
         "path": "Storage/Storage Classes.md",
     }
-    assert assistant.note_named("No Such Note") == ""
+    assert assistant.lookup.note_named("No Such Note") == ""
 
 
 def test_a_big_list_or_html_table_is_split_by_items_or_rows() -> None:

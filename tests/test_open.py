@@ -45,8 +45,8 @@ def test_open_shows_what_the_repl_open_shows(seed_assistant: Assistant) -> None:
     """The answer's sources open to the same section as `:open N` in the REPL."""
     answer = seed_assistant.ask("Flannel vs Calico?")
     for hit in answer.passages:
-        _, section = seed_assistant.section_at(hit.chunk.path, hit.chunk.start_line)
-        assert section == seed_assistant.section(hit)
+        _, section = seed_assistant.lookup.section_at(hit.chunk.path, hit.chunk.start_line)
+        assert section == seed_assistant.lookup.section(hit.index)
 
 
 def test_open_takes_a_path_to_the_note_and_a_column(seed_assistant: Assistant) -> None:
@@ -192,7 +192,7 @@ def test_open_finds_each_note_among_several(tmp_path: Path, embedder) -> None:  
             (9, f"Part two of {n}"),
             (11, f"Part two of {n}"),
         ):
-            file, section = assistant.section_at(name, line)
+            file, section = assistant.lookup.section_at(name, line)
             assert file == notes / name and section[0].path == name and section[0].headings[-1] == heading
         with pytest.raises(NotInNotes, match="past the end: the note has 11 lines"):
-            assistant.section_at(name, 99)
+            assistant.lookup.section_at(name, 99)

@@ -132,3 +132,9 @@ def test_edit_opens_the_editor_at_the_passage_line(seed_assistant: Assistant, tm
     hit = seed_assistant.ask("show me the contents of a secret").passages[0]
     note = seed_assistant.settings.notes[0] / hit.chunk.path
     assert record.read_text().split() == [f"+{hit.chunk.start_line}", str(note)]
+
+
+def test_status_shows_what_kt_status_shows(seed_assistant: Assistant) -> None:
+    out = run(seed_assistant, [":status"])
+    assert out.splitlines() == seed_assistant.status().lines()
+    assert any(line.startswith("content: ") for line in out.splitlines())

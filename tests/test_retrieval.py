@@ -172,7 +172,7 @@ def test_opening_a_command_group_passage_shows_the_section_around_its_fence(seed
     answer = seed_assistant.ask("revert my nginx deployment to the previous revision")
     group = next(h for h in answer.passages if is_group_passage(h.chunk))
     assert group.chunk.headings[-1] == "Rollback Update" and group.chunk.text.startswith("# Rollback Update\n")
-    section = seed_assistant.section(group)
+    section = seed_assistant.lookup.section(group.index)
     assert section[0].headings == group.chunk.headings[:-1]  # … › CKAD Commands
     text = "\n".join(piece.text for piece in section)
     assert "# General Commands" in text and "kubectl rollout undo deploy/nginx" in text
@@ -221,5 +221,5 @@ def test_a_page_about_the_question_is_scored_as_a_whole(tmp_path: Path, embedder
         int(reader.chunk_page[ci]) for ci in range(reader.n_chunks) if reader.chunk(ci).path.endswith("etcd-backups.md")
     }
     assert len(pages) == 2 and backups == {int(pages.argmax())}
-    passages, _, relevant = assistant.retrieve(reader, query, k=3, n_snippets=0)
-    assert relevant and passages[0].chunk.path.endswith("etcd-backups.md")
+    found = assistant.retriever().retrieve(query, k=3, n_snippets=0)
+    assert found.relevant and found.passages[0].chunk.path.endswith("etcd-backups.md")

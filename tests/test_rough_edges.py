@@ -135,6 +135,8 @@ def test_a_note_over_the_size_limit_is_announced_once(tmp_path: Path, embedder) 
 
 @pytest.mark.slow
 def test_color_works_before_and_after_the_command(seed_assistant, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
     from typer.testing import CliRunner
 
     from assistant.cli import app
@@ -149,6 +151,7 @@ def test_color_works_before_and_after_the_command(seed_assistant, monkeypatch: p
     forced = runner.invoke(app, ["--color", "always", "ask", "taint a node", *where])  # piped, yet coloured
     assert forced.exit_code == 0 and "\x1b[" in forced.stdout
     assert runner.invoke(app, ["ask", "x", *where, "--color", "sometimes"]).exit_code == 2
+    assert "NO_COLOR" not in os.environ and "FORCE_COLOR" not in os.environ  # passed to the consoles, not set
 
 
 def test_help_names_what_each_option_wants() -> None:
@@ -181,10 +184,10 @@ def test_touch_or_a_same_content_copy_is_no_change(tmp_path: Path, embedder) -> 
     kt = Assistant(Settings((notes,), tmp_path / "index"), notice=said.append, embedder=embedder)
     kt.update()
     os.utime(note, ns=(1, 1))  # touch: a new mtime, the same bytes
-    assert kt.status()["stale"] == {"added": [], "changed": [], "removed": []}
+    assert kt.status().stale == {"added": [], "changed": [], "removed": []}
     shutil.copy(note, tmp_path / "copy.md")
     shutil.copy(tmp_path / "copy.md", note)
-    assert not any(kt.status()["stale"].values())
+    assert not any(kt.status().stale.values())
     os.chmod(tmp_path / "index", 0o555)  # a read-only index: nothing changed, so nothing to warn about
     try:
         kt.refresh()
@@ -192,15 +195,15 @@ def test_touch_or_a_same_content_copy_is_no_change(tmp_path: Path, embedder) -> 
         os.chmod(tmp_path / "index", 0o755)
     assert not any("without your latest edits" in m for m in said), said
     note.write_text("# Drain\n\nkubectl drain node-2\n")
-    assert kt.status()["stale"]["changed"] == ["drain.md"]
+    assert kt.status().stale["changed"] == ["drain.md"]
 
 
 def test_status_sees_the_damage_a_question_would(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     kt, _, _ = _kt_over_one_note(tmp_path, embedder, "drain.md", DRAIN)
-    assert kt.status()["built"] is True
+    assert kt.status().built is True
     (kt.store.current() / "chunks.jsonl").write_bytes(b"")  # 0 bytes: the size changed, the manifest did not
     status = kt.status()
-    assert status["built"] is False and "chunks.jsonl is damaged" in status["problem"]
+    assert status.built is False and "chunks.jsonl is damaged" in status.problem
 
 
 def test_edit_opens_the_passage_where_it_is_now(tmp_path: Path) -> None:
