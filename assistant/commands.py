@@ -13,6 +13,13 @@ from typing import Any
 
 from assistant.words import word_map, word_pairs, word_set, word_sets
 
+RUNNERS = word_set("command_runners")  # `sudo`, `time`, `watch`…: the command is the rest of the line
+# What stands before a command's program: runners with their options (`watch -n 2`, `sudo -E`) and `VAR=value`
+# assignments. (is_command reads past runners alone: for chunking, a `VAR=value` line is a command of its own.)
+PREFIX = re.compile(
+    rf"^(?:(?:(?:{'|'.join(sorted(RUNNERS))})(?:\s+-\w+(?:\s+[\d.]+)?)*|[A-Za-z_][A-Za-z0-9_]*=\S*)\s+)*"
+)
+
 SECOND_WORD_VERBS = word_set("kubectl_second_word_verbs")  # `kubectl create deploy web`: the resource comes next
 ALIASES = word_map("kubectl_aliases")  # po → pod, deploy → deployment
 IMPLIED_RESOURCE = word_map("kubectl_implied_resources")  # `kubectl run` makes a Pod, `kubectl logs` reads one

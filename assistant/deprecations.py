@@ -2,7 +2,7 @@
 what it applies to (shell commands or YAML documents), the modern replacement, the Kubernetes version and a
 source.
 
-Shell rules see one kubectl command at a time: the `$ ` prompt, `sudo`/`watch` prefixes (snippets.PREFIX), trailing
+Shell rules see one kubectl command at a time: the `$ ` prompt, `sudo`/`watch` prefixes (commands.PREFIX), trailing
 `# comments` and `<- annotations` are stripped, `\\` continuations are joined, `&&`/`;`/`|` split commands,
 and a leading `k` alias reads as `kubectl`. YAML rules see the top-level `apiVersion:` lines of each document,
 optionally only for some kinds.
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from assistant.snippets import PREFIX
+from assistant.commands import PREFIX
 
 RULES_FILE = Path(__file__).parent / "data" / "deprecations.json"
 _LANGS = {"shell": "shell", "bash": "shell", "sh": "shell", "console": "shell", "zsh": "shell",

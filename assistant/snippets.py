@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+from assistant.commands import RUNNERS
 from assistant.markup import clean_markup
 from assistant.model import Chunk, Snippet
 from assistant.words import word_set
@@ -18,12 +19,6 @@ YAML_LANGS = word_set("yaml_langs")
 NO_LANG = word_set("output_langs")
 DIAGRAM_LANGS = word_set("diagram_langs")
 COMMAND_WORDS = word_set("command_programs")
-RUNNERS = word_set("command_runners")  # `sudo`, `time`, `watch`…: the command is the rest of the line
-# What stands before a command's program: runners with their options (`watch -n 2`, `sudo -E`) and `VAR=value`
-# assignments. (is_command reads past runners alone: for chunking, a `VAR=value` line is a command of its own.)
-PREFIX = re.compile(
-    rf"^(?:(?:(?:{'|'.join(sorted(RUNNERS))})(?:\s+-\w+(?:\s+[\d.]+)?)*|[A-Za-z_][A-Za-z0-9_]*=\S*)\s+)*"
-)
 # Inline code in a clause that opens with an instruction verb ("Run `…`", "To scale it, use `…`") is offered as a
 # command; in any other clause ("User runs `kubectl create pod` …") it is a mention.
 INSTRUCTION_VERBS = word_set("instruction_verbs")

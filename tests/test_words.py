@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
+import assistant
 from assistant import words
 
-PACKAGE = Path(words.__file__).parent
+PACKAGE = Path(assistant.__file__).parent
 LISTS = json.loads(words.WORDS_FILE.read_text(encoding="utf-8"))["lists"]
 
 
 def test_every_list_says_what_it_is_for_and_is_read() -> None:
-    sources = "\n".join(p.read_text() for p in PACKAGE.glob("*.py"))
+    sources = "\n".join(p.read_text() for p in sorted(PACKAGE.rglob("*.py")))
     for name, entry in LISTS.items():
         assert sorted(entry) == ["for", "words"], name
         assert entry["for"].strip() and entry["words"], name
