@@ -18,13 +18,13 @@ __version__ = "0.1.0"
 __all__ = ["Answer", "Assistant", "Settings", "resolve"]
 
 if TYPE_CHECKING:
-    from assistant.answer import Answer
+    from assistant.answer.types import Answer
+    from assistant.app.core import Assistant
     from assistant.config import Settings, resolve
-    from assistant.core import Assistant
 
 _HOMES = {
-    "Answer": "assistant.answer",
-    "Assistant": "assistant.core",
+    "Answer": "assistant.answer.types",
+    "Assistant": "assistant.app.core",
     "Settings": "assistant.config",
     "resolve": "assistant.config",
 }

@@ -69,8 +69,8 @@ ST_ASK = """
 import json, sys
 from pathlib import Path
 from assistant.config import resolve
-from assistant.core import Assistant
-from assistant.embed import SentenceTransformerEmbedder
+from assistant.app.core import Assistant
+from assistant.index.embed import SentenceTransformerEmbedder
 index, q, *notes = sys.argv[1:]
 a = Assistant(resolve([Path(n) for n in notes], Path(index)), embedder=SentenceTransformerEmbedder())
 a.refresh()
@@ -80,7 +80,7 @@ WARM = """
 import json, sys, time
 from pathlib import Path
 from assistant.config import resolve
-from assistant.core import Assistant
+from assistant.app.core import Assistant
 index, questions, *notes = sys.argv[1:]
 a = Assistant(resolve([Path(n) for n in notes], Path(index)))
 a.ask("what is a pod")  # warm-up: loads the model, maps the index
@@ -158,7 +158,7 @@ anyio.run(main)
 STAGED_KT = """
 import json, sys, time
 t0 = time.perf_counter()
-import assistant.cli as cli
+import assistant.app.cli as cli
 stages = {}
 cli._progress = lambda: lambda stage, done, total: stages.setdefault(stage, time.perf_counter() - t0)
 sys.argv = ["kt", *sys.argv[1:]]
@@ -331,7 +331,7 @@ def main() -> None:
     ask_seed = [*KT, "ask", Q_SEED, "--json", *notes_args([SEED]), "--index", str(idx_seed)]
     seconds_row("cold kt ask --json, bundled notes", repeat(ask_seed, env, runs)[0], 0.35)
 
-    from assistant.store import IndexStore
+    from assistant.index.store import IndexStore
 
     verify = []
     for _ in range(max(runs, 5)):  # every process checks every file's checksum when it opens the index

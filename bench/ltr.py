@@ -1,4 +1,4 @@
-"""Fit the snippet ranking (assistant/snippet_model.py) on the dev sets, and check it on the half it did not see.
+"""Fit the snippet ranking (assistant/rank/snippet_model.py) on the dev sets, and check it on the half it did not see.
 
     python bench/ltr.py            # cross-fitted figures: each half scored with weights fitted on the other
     python bench/ltr.py --write    # and write the weights fitted on both halves to assistant/data/snippet_model.json,
@@ -28,11 +28,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant import search, snippet_model  # noqa: E402
-from assistant.commands import kubectl_commands, signature  # noqa: E402
+from assistant.app.core import Assistant  # noqa: E402
+from assistant.app.evaluate import half_of, score_ckad, score_screen, score_seed  # noqa: E402
 from assistant.config import BUNDLED_NOTES, resolve  # noqa: E402
-from assistant.core import Assistant  # noqa: E402
-from assistant.evaluate import half_of, score_ckad, score_screen, score_seed  # noqa: E402
+from assistant.knowledge.kubectl import kubectl_commands, signature  # noqa: E402
+from assistant.rank import search, snippet_model  # noqa: E402
 
 SHARED = Path(os.environ.get("KT_SHARED", ROOT.parent / "shared"))
 SETS = {  # name: (corpus, scorer, answers' k, figures)

@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from assistant.app.core import Assistant  # noqa: E402
+from assistant.app.evaluate import evaluate  # noqa: E402
 from assistant.config import BUNDLED_NOTES, resolve  # noqa: E402
-from assistant.core import Assistant  # noqa: E402
-from assistant.evaluate import evaluate  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 CORPORA = ROOT.parent / "shared" / "corpora"

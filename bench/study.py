@@ -24,10 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 from quality import CORPORA, set_path  # noqa: E402
 
+from assistant.app.core import Assistant  # noqa: E402
+from assistant.app.evaluate import NOISE_KEYS, evaluate  # noqa: E402
 from assistant.config import BUNDLED_NOTES, resolve  # noqa: E402
-from assistant.core import Assistant  # noqa: E402
-from assistant.evaluate import NOISE_KEYS, evaluate  # noqa: E402
-from assistant.search import CONFIG  # noqa: E402
+from assistant.rank.search import CONFIG  # noqa: E402
 
 OUT = Path(os.environ.get("TMPDIR", tempfile.gettempdir())) / "kt-study"
 SEED_SETS = ["seed_dev", "seed_paraphrase_dev", "screen_seed_dev"]

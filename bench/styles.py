@@ -22,13 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.chunks import chunk_file, has_content  # noqa: E402
+from assistant.app.core import Assistant  # noqa: E402
 from assistant.config import BUNDLED_NOTES, Settings, resolve  # noqa: E402
-from assistant.core import Assistant  # noqa: E402
-from assistant.model import Chunk, Snippet  # noqa: E402
-from assistant.notes import scan  # noqa: E402
-from assistant.search import same_text, text_key  # noqa: E402
-from assistant.snippets import DIAGRAM_LANGS, SOURCE_LINE, is_output  # noqa: E402
+from assistant.ingest.chunks import chunk_file, has_content  # noqa: E402
+from assistant.ingest.notes import scan  # noqa: E402
+from assistant.ingest.snippets import DIAGRAM_LANGS, SOURCE_LINE, is_output  # noqa: E402
+from assistant.rank.search import same_text, text_key  # noqa: E402
+from assistant.records import Chunk, Snippet  # noqa: E402
 
 VAULTS = ROOT / "tests" / "data" / "vaults"
 

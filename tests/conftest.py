@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.app.core import Assistant
 from assistant.config import BUNDLED_NOTES, Settings
-from assistant.core import Assistant
 
 SEED = BUNDLED_NOTES / "kubernetes-therapy.md"
 EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -43,14 +43,14 @@ def onnx_model(kt_home: Path) -> Path:
     import os
 
     os.environ["KT_HOME"] = str(kt_home)
-    from assistant.embed import ensure_onnx
+    from assistant.index.embed import ensure_onnx
 
     return ensure_onnx(progress=False)
 
 
 @pytest.fixture(scope="session")
 def embedder(onnx_model: Path):  # type: ignore[no-untyped-def]
-    from assistant.embed import OnnxEmbedder
+    from assistant.index.embed import OnnxEmbedder
 
     return OnnxEmbedder(onnx_model)
 

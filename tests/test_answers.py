@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from assistant.compare import detect_comparison
-from assistant.core import Assistant
-from assistant.followup import Conversation, is_followup, rewrite
-from assistant.placeholders import fill, find_placeholders
-from assistant.query import intent_of, parse_query
+from assistant.answer.placeholders import fill, find_placeholders
+from assistant.app.core import Assistant
+from assistant.query.compare import detect_comparison
+from assistant.query.followup import Conversation, is_followup, rewrite
+from assistant.query.parse import intent_of, parse_query
 
 
 def sides(q: str) -> tuple[str, ...] | None:

@@ -1,7 +1,9 @@
-"""The pipeline's one-way rule (ARCHITECTURE.md): a module imports only from its own stage or earlier ones.
+"""The pipeline's one-way rule (ARCHITECTURE.md): `assistant/` holds one package per stage, and a module imports
+only from its own stage or earlier ones.
 
-Every module of `assistant/` belongs to one stage; a new module must be placed here, and an import from a later
-stage into an earlier one (at the top of a module or inside a function alike) fails the test.
+The folder tree is the map: `assistant/<stage>/<module>.py`. The two records every stage shares (`config`,
+`records`) sit at the top as the base; `__init__` (the Python API) and `__main__` are entry points like the app.
+An import from a later stage into an earlier one (at the top of a module or inside a function alike) fails.
 """
 
 from __future__ import annotations
@@ -11,53 +13,63 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "assistant"
 
-STAGES: dict[str, tuple[str, ...]] = {  # in pipeline order
-    "ingest": (  # notes → chunks and snippets, and the knowledge chunking uses
-        "config", "words", "model", "notes", "markup", "snippets", "chunks", "texts", "commands", "deprecations",
-        "destructive",
-    ),
-    "index": ("embed", "vectors", "lexical", "generation", "store", "build", "indexes"),  # chunks → the index and back
-    "query": ("compare", "followup", "query"),  # a question → a parsed Query
-    "rank": ("search", "snippet_model", "retrieve"),  # Query + index → ranked passages and snippets
-    "answer": ("answer", "placeholders", "prose", "keypoints", "excerpt", "compose"),  # hits → an Answer
-    "views": ("render", "plain", "sources", "mcp_views"),  # an Answer → the terminal, plain text, Markdown
-    "app": (  # the Assistant API and what runs on it
-        "lookup", "core", "status", "evaluate", "watch", "mcp_freshness", "mcp_tools", "mcp_server", "repl", "cli",
-        "__init__", "__main__",
-    ),
-}  # fmt: skip
+STAGES = ("base", "knowledge", "ingest", "index", "query", "rank", "answer", "views", "app")  # pipeline order
+BASE = ("config", "records")
+ENTRY = ("__init__", "__main__")
+
+
+def stage_of_path(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).parts
+    if len(parts) == 1:
+        return "base" if path.stem in BASE else "app" if path.stem in ENTRY else "?"
+    return parts[0] if len(parts) == 2 and parts[0] in STAGES else "?"
+
+
+def stage_of_name(dotted: str) -> str:
+    """The stage of `assistant.X…`: a package's name, a base module, or the top package's own API (app)."""
+    parts = dotted.split(".")
+    if len(parts) == 1:
+        return "app"
+    return parts[1] if parts[1] in STAGES else "base" if parts[1] in BASE else "app"
 
 
 def imports_of(path: Path) -> set[str]:
+    """The stages a module imports from."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "assistant":
-            parts = node.module.split(".")
-            found.update([parts[1]] if len(parts) > 1 else [a.name for a in node.names])
+            if node.module == "assistant":
+                found.update(stage_of_name(f"assistant.{a.name}") for a in node.names if a.name != "__version__")
+            else:
+                found.add(stage_of_name(node.module))
         elif isinstance(node, ast.Import):
-            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("assistant."))
-    return found - {"__version__"}
+            found.update(stage_of_name(a.name) for a in node.names if a.name.startswith("assistant."))
+    return found
 
 
-def test_every_module_has_a_stage() -> None:
-    placed = [m for modules in STAGES.values() for m in modules]
-    assert len(placed) == len(set(placed))
-    assert sorted(p.stem for p in PACKAGE.glob("*.py")) == sorted(placed)
+def modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_every_module_sits_in_a_stage() -> None:
+    assert [str(p.relative_to(PACKAGE)) for p in modules() if stage_of_path(p) == "?"] == []
+    for stage in STAGES[1:]:
+        init = PACKAGE / stage / "__init__.py"
+        assert init.exists() and ast.get_docstring(ast.parse(init.read_text())), f"{stage}/ says what it does"
 
 
 def test_imports_run_one_way() -> None:
-    order = {m: n for n, modules in enumerate(STAGES.values()) for m in modules}
-    stage = {m: name for name, modules in STAGES.items() for m in modules}
+    order = {s: n for n, s in enumerate(STAGES)}
     backwards = [
-        f"{path.stem} ({stage[path.stem]}) imports {dep} ({stage[dep]})"
-        for path in sorted(PACKAGE.glob("*.py"))
+        f"{path.relative_to(PACKAGE)} ({stage_of_path(path)}) imports from {dep}"
+        for path in modules()
         for dep in sorted(imports_of(path))
-        if order[dep] > order[path.stem]
+        if order[dep] > order[stage_of_path(path)]
     ]
     assert backwards == []
 
 
 def test_a_backward_import_is_caught(tmp_path: Path) -> None:
     module = tmp_path / "chunks.py"
-    module.write_text("def f():\n    from assistant.search import rank\n")
-    assert imports_of(module) == {"search"}
+    module.write_text("def f():\n    from assistant.rank.search import rank\n    from assistant import views\n")
+    assert imports_of(module) == {"rank", "views"}

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from assistant.chunks import chunk_file
-from assistant.cli import app
+from assistant.app.cli import app
 from assistant.config import PROJECT_ROOT, resolve
+from assistant.ingest.chunks import chunk_file
 
 GOOD = "# Good note\n\nThe zanzibarquux controller reconciles gateways every minute.\n"
 DEEP = "# Deep note\n\nThe quokkaflange operator lives in a folder with a symlink loop.\n"
@@ -33,7 +33,7 @@ ESCAPES = (
 @pytest.fixture
 def shared_model(monkeypatch: pytest.MonkeyPatch, embedder) -> None:  # type: ignore[no-untyped-def]
     """In-process `kt` uses the session's ONNX session instead of loading the same file again."""
-    monkeypatch.setattr("assistant.embed.OnnxEmbedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("assistant.index.embed.OnnxEmbedder", lambda *a, **k: embedder)
 
 
 def kt_index(notes: Path, index: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -194,7 +194,7 @@ def test_no_module_uses_pickle() -> None:
 
 
 def test_a_note_that_is_not_utf8_is_read_as_windows_1252() -> None:
-    from assistant.notes import NoteFile, read_note
+    from assistant.ingest.notes import NoteFile, read_note
 
     def read(data: bytes, tmp: Path) -> tuple[str, str]:
         path = tmp / "note.md"
@@ -213,8 +213,8 @@ def test_a_note_that_is_not_utf8_is_read_as_windows_1252() -> None:
 
 
 def test_a_latin1_note_is_indexed_with_one_notice_naming_it(tmp_path: Path, embedder: Any) -> None:
+    from assistant.app.core import Assistant
     from assistant.config import Settings
-    from assistant.core import Assistant
 
     notes = tmp_path / "notes"
     notes.mkdir()

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.chunks import chunk_file, chunk_markdown, note_title
-from assistant.model import Chunk
-from assistant.snippets import NO_LANG, is_command
+from assistant.ingest.chunks import chunk_file, chunk_markdown, note_title
+from assistant.ingest.snippets import NO_LANG, is_command
+from assistant.records import Chunk
 
 FUZZ = settings(
     max_examples=400,

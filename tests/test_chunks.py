@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.chunks import chunk_file, chunk_markdown, is_group_passage
-from assistant.markup import clean_markup
+from assistant.ingest.chunks import chunk_file, chunk_markdown, is_group_passage
+from assistant.ingest.markup import clean_markup
 from tests.conftest import SEED
 
 SEED_TEXT = SEED.read_text()
@@ -162,7 +162,7 @@ def test_output_blocks_are_not_snippets() -> None:
 
 
 def test_pages_get_the_example_manifests_they_reference() -> None:
-    from assistant.snippets import link_examples
+    from assistant.ingest.snippets import link_examples
 
     page = chunk_markdown(
         '# Run nginx\n\nThis Deployment runs nginx:\n\n{{% code_sample file="application/deployment.yaml" %}}\n',
@@ -187,7 +187,7 @@ LABELLED = (
 
 
 def test_a_label_line_is_never_split_from_its_list() -> None:
-    from assistant.chunks import MAX_CHUNK_CHARS
+    from assistant.ingest.chunks import MAX_CHUNK_CHARS
 
     chunks = chunk_markdown(LABELLED, "ingress.md")
     assert len(chunks) > 1 and len(LABELLED) > MAX_CHUNK_CHARS  # the section is split somewhere

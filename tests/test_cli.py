@@ -7,8 +7,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from assistant.cli import app
-from assistant.core import Assistant
+from assistant.app.cli import app
+from assistant.app.core import Assistant
 
 runner = CliRunner()
 

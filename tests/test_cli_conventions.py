@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant import __version__
-from assistant.cli import app
+from assistant.app.cli import app
+from assistant.app.core import Assistant
 from assistant.config import BUNDLED_INDEX, BUNDLED_NOTES, DEFAULT_TOP_K, ConfigError, config_file, resolve
-from assistant.core import Assistant
 
 ROOT = Path(__file__).resolve().parents[1]
 # rich reads these when a console is made: the tests run without the developer's own

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from assistant.commands import action, kubectl_commands, main_request, requests, snippet_features, verb_form, wanted
-from assistant.search import action_score
+from assistant.knowledge.kubectl import (
+    action,
+    kubectl_commands,
+    main_request,
+    requests,
+    snippet_features,
+    verb_form,
+    wanted,
+)
+from assistant.rank.search import action_score
 
 
 def test_actions_of_kubectl_commands() -> None:
@@ -147,8 +155,8 @@ def test_each_action_asked_for_gets_a_command_before_repeats(one_note_assistant)
 
 
 def test_diversify_keeps_a_mix_spreads_actions_and_keeps_the_main_request() -> None:
-    from assistant.query import parse_query
-    from assistant.search import diversify
+    from assistant.query.parse import parse_query
+    from assistant.rank.search import diversify
 
     # 0-2: get/describe/delete commands, 3-5: manifests, 6: a repeat delete, 7: `create job` (the main request)
     langs = ["shell"] * 3 + ["yaml"] * 3 + ["shell", "shell"]

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from assistant.cli import app
+from assistant.app.cli import app
+from assistant.app.core import Assistant
 from assistant.config import BUNDLED_NOTES, Settings
-from assistant.core import Assistant
-from assistant.store import IndexStore
+from assistant.index.store import IndexStore
 
 QUESTION = "Flannel vs Calico?"
 BM25_FILES = [
@@ -59,7 +59,7 @@ def memo(embedder) -> MemoEmbedder:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def cli_model(monkeypatch: pytest.MonkeyPatch, memo: MemoEmbedder) -> None:
     """The CLI's OnnxEmbedder() is the memoising real model."""
-    monkeypatch.setattr("assistant.embed.OnnxEmbedder", lambda *a, **k: memo)
+    monkeypatch.setattr("assistant.index.embed.OnnxEmbedder", lambda *a, **k: memo)
 
 
 def ask(notes: Path, index: Path) -> Any:
@@ -79,7 +79,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory, memo: MemoEmbedder) -> tu
     shutil.copy2(BUNDLED_NOTES / "kubernetes-therapy.md", notes)
     Assistant(Settings((notes,), index), notice=lambda m: None, embedder=memo).update()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("assistant.embed.OnnxEmbedder", lambda *a, **k: memo)
+        mp.setattr("assistant.index.embed.OnnxEmbedder", lambda *a, **k: memo)
         result = ask(notes, index)
     assert result.exit_code == 0 and not result.stderr, result.output
     expected = ranked(result)
@@ -183,7 +183,7 @@ def test_vectors_zeroed_in_place_would_change_the_answer(
     path = IndexStore(index).current() / "chunks.faiss"
     size = path.stat().st_size
     overwrite_in_place(path, size // 3, bytes(size // 3))
-    import assistant.store as store_module
+    import assistant.index.store as store_module
 
     monkeypatch.setattr(store_module, "verify_files", lambda gen, manifest: None)
     assert ranked(ask(notes, index)) != expected

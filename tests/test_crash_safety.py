@@ -24,13 +24,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from assistant.build import update_index
-from assistant.cli import app
+from assistant.app.cli import app
+from assistant.app.core import Assistant
 from assistant.config import BUNDLED_NOTES, PROJECT_ROOT, Settings
-from assistant.core import Assistant
-from assistant.generation import Manifest, read_faiss_vectors
-from assistant.model import Chunk
-from assistant.store import IndexBusy, IndexStore
+from assistant.index.build import update_index
+from assistant.index.generation import Manifest, read_faiss_vectors
+from assistant.index.store import IndexBusy, IndexStore
+from assistant.records import Chunk
 
 SEED = BUNDLED_NOTES / "kubernetes-therapy.md"
 KILLS = 20
@@ -130,7 +130,7 @@ def ask(question: str, notes: Path, index: Path) -> dict[str, Any]:
 @pytest.fixture
 def shared_model(monkeypatch: pytest.MonkeyPatch, embedder) -> None:  # type: ignore[no-untyped-def]
     """In-process `kt ask` uses the session's ONNX session instead of loading the same file again."""
-    monkeypatch.setattr("assistant.embed.OnnxEmbedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("assistant.index.embed.OnnxEmbedder", lambda *a, **k: embedder)
 
 
 def calibrate(notes: Path, index: Path, env: dict[str, str], tmp: Path) -> tuple[float, float, float]:

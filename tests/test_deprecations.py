@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from assistant.config import BUNDLED_NOTES
-from assistant.deprecations import RULES_FILE, check, load_rules
+from assistant.knowledge.deprecations import RULES_FILE, check, load_rules
 
 SEED = BUNDLED_NOTES / "kubernetes-therapy.md"
 
@@ -159,7 +159,7 @@ def test_seed_annotation_after_a_command_is_not_read_as_arguments() -> None:
 
 
 def test_seed_observability_group_warns_about_heapster_on_each_top_line() -> None:
-    from assistant.chunks import chunk_file
+    from assistant.ingest.chunks import chunk_file
 
     chunks = chunk_file(SEED.read_text(), SEED.name)
     snippets = [s for c in chunks for s in c.snippets if "kubectl top" in s.code]
@@ -244,7 +244,7 @@ def test_other_languages_are_not_checked() -> None:
 
 def test_importing_the_rules_pulls_in_nothing_heavy() -> None:
     code = (
-        "import sys, assistant.deprecations as d; d.check('kubectl top node', 'shell');"
+        "import sys, assistant.knowledge.deprecations as d; d.check('kubectl top node', 'shell');"
         "print(sorted(m for m in ('numpy', 'torch', 'faiss', 'yaml', 'markdown_it') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.chunks import chunk_markdown
+from assistant.ingest.chunks import chunk_markdown
 from tests.conftest import SEED
 
 
 @pytest.mark.slow
 def test_onnx_matches_sentence_transformers(embedder) -> None:  # type: ignore[no-untyped-def]
-    from assistant.embed import SentenceTransformerEmbedder
+    from assistant.index.embed import SentenceTransformerEmbedder
 
     chunks = chunk_markdown(SEED.read_text(), SEED.name)
     texts = [c.embed_text for c in chunks[:24]] + [
@@ -40,7 +40,7 @@ def test_damaged_model_cache_is_exported_again(onnx_model, tmp_path, monkeypatch
     again. The export itself is the real one elsewhere; here it copies the good files to stay fast."""
     import shutil
 
-    from assistant import embed
+    from assistant.index import embed
 
     monkeypatch.setenv("KT_HOME", str(tmp_path))
     cached = embed.onnx_path()

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from assistant.cli import app
+from assistant.app.cli import app
+from assistant.app.core import Assistant
 from assistant.config import BUNDLED_NOTES, Settings
-from assistant.core import Assistant
 
 ROOT = Path(__file__).resolve().parents[1]
 EDIT = "\n## Zebra clusters\n\nZebra clusters use striped etcd quorum.\n"

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunks import chunk_markdown
-from assistant.core import Assistant
-from assistant.destructive import asked_for, find
-from assistant.evaluate import score_screen
-from assistant.plain import markdown, plain_text
-from assistant.query import is_imperative, parse_query
-from assistant.search import CONFIG
-from assistant.snippets import is_command, is_instruction, is_whole_clause
+from assistant.app.core import Assistant
+from assistant.app.evaluate import score_screen
+from assistant.ingest.chunks import chunk_markdown
+from assistant.ingest.snippets import is_command, is_instruction, is_whole_clause
+from assistant.knowledge.destructive import asked_for, find
+from assistant.query.parse import is_imperative, parse_query
+from assistant.rank.search import CONFIG
+from assistant.views.plain import markdown, plain_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -157,14 +157,14 @@ def test_destructive_commands_only_when_asked_and_marked_everywhere(one_note_ass
     assert any(w["kind"] == "destructive" and w["snippet"] == 1 for w in data["warnings"])
     assert "destructive: wipes this node" in plain_text(wipe)
     assert "⚠ destructive: wipes this node" in markdown(wipe)
-    from assistant.mcp_views import brief_markdown
+    from assistant.views.mcp_results import brief_markdown
 
     assert "⚠ destructive: wipes this node" in markdown(wipe, once=True)  # kt mcp, full and brief
     assert "⚠ destructive: wipes this node" in brief_markdown(wipe)
 
 
 def test_an_unasked_destructive_command_is_not_offered_or_comes_last() -> None:
-    from assistant.search import demote_unasked_destructive
+    from assistant.rank.search import demote_unasked_destructive
 
     ranked = [(0, 3.0), (1, 2.0), (2, 1.0)]
     features = [{}, {"destructive": ["kubeadm-reset"]}, {}]
@@ -241,7 +241,7 @@ def test_the_same_answers_whatever_the_hash_seed(tmp_path: Path, onnx_model: Pat
         "import json, sys\n"
         "from pathlib import Path\n"
         "from assistant.config import BUNDLED_NOTES, Settings\n"
-        "from assistant.core import Assistant\n"
+        "from assistant.app.core import Assistant\n"
         "kt = Assistant(Settings((BUNDLED_NOTES,), Path(sys.argv[1])), notice=lambda m: None)\n"
         "for line in open(sys.argv[2]):\n"
         "    print(json.dumps(kt.ask(json.loads(line)['question']).to_json(), sort_keys=True))\n"
@@ -261,7 +261,7 @@ def test_the_same_answers_whatever_the_hash_seed(tmp_path: Path, onnx_model: Pat
 
 
 def test_comparisons_in_other_words() -> None:
-    from assistant.compare import detect_comparison
+    from assistant.query.compare import detect_comparison
 
     def parts(q: str) -> tuple[tuple[str, ...], str] | None:
         c = detect_comparison(q)
@@ -276,7 +276,7 @@ def test_comparisons_in_other_words() -> None:
 
 @pytest.mark.slow
 def test_follow_ups_say_what_the_notes_lack(seed_assistant: Assistant) -> None:
-    from assistant.followup import Conversation
+    from assistant.query.followup import Conversation
 
     conversation = Conversation()
     seed_assistant.ask("Flannel vs Calico?", conversation=conversation)
@@ -291,7 +291,7 @@ def test_follow_ups_say_what_the_notes_lack(seed_assistant: Assistant) -> None:
 
 
 def test_a_permission_or_a_ruled_out_removal_asks_for_nothing_destructive() -> None:
-    from assistant.destructive import request_words
+    from assistant.knowledge.destructive import request_words
 
     assert not asked_for(["kubectl-delete"], request_words("is the bot able to delete secrets in prod?"))
     assert not asked_for(["kubectl-delete"], request_words("rotate the certs without deleting the old ones"))
@@ -323,7 +323,7 @@ RUN apk add curl
 
 
 def test_the_shipped_model_covers_every_feature_and_only_those() -> None:
-    from assistant import snippet_model
+    from assistant.rank import snippet_model
 
     weights = json.loads(snippet_model.MODEL_FILE.read_text())["weights"]
     assert list(weights) == list(snippet_model.FEATURES)
@@ -358,7 +358,7 @@ def test_learned_ranking_is_deterministic_and_ties_break_by_position(one_note_as
 
 def test_the_shipped_weights_refit_from_the_committed_training_data() -> None:
     """bench/ltr.py --refit fits bench/ltr_data.json.gz again: the weights in the package are that fit."""
-    from assistant import snippet_model
+    from assistant.rank import snippet_model
 
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run(

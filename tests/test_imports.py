@@ -1,4 +1,4 @@
-"""The query path must never load torch: `import assistant.cli` (and a whole `kt ask`) stay light."""
+"""The query path must never load torch: `import assistant.app.cli` (and a whole `kt ask`) stay light."""
 
 from __future__ import annotations
 
@@ -21,18 +21,21 @@ def _loaded_after(code: str) -> set[str]:
 
 
 def test_cli_import_loads_no_model_libraries() -> None:
-    assert _loaded_after("import assistant.cli") == set()
+    assert _loaded_after("import assistant.app.cli") == set()
 
 
 def test_query_modules_load_no_model_libraries() -> None:
-    code = "import assistant.core, assistant.search, assistant.compose, assistant.embed, assistant.repl"
+    code = (
+        "import assistant.app.core, assistant.rank.search, assistant.answer.compose, assistant.index.embed,"
+        " assistant.app.repl"
+    )
     assert _loaded_after(code) == set()
 
 
 def test_asking_loads_no_model_libraries(seed_assistant) -> None:  # type: ignore[no-untyped-def]
     settings = seed_assistant.settings
     code = (
-        "from assistant.core import Assistant\nfrom assistant.config import Settings\nfrom pathlib import Path\n"
+        "from assistant.app.core import Assistant\nfrom assistant.config import Settings\nfrom pathlib import Path\n"
         f"a = Assistant(Settings((Path({str(settings.notes[0])!r}),), Path({str(settings.index)!r})))\n"
         "a.refresh()\nassert a.ask('undo the last rollout of my nginx deployment').snippets"
     )
@@ -45,7 +48,7 @@ def test_the_package_names_its_api_and_stays_light() -> None:
     assert set(assistant.__all__) == {"Answer", "Assistant", "Settings", "resolve"}
     assert _loaded_after("import assistant") == set()
     light = subprocess.run(
-        [sys.executable, "-c", "import assistant, sys; print('assistant.core' in sys.modules)"],
+        [sys.executable, "-c", "import assistant, sys; print('assistant.app.core' in sys.modules)"],
         capture_output=True,
         text=True,
         check=True,

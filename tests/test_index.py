@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.app.core import Assistant
 from assistant.config import Settings
-from assistant.core import Assistant
-from assistant.generation import IndexCorrupt, Manifest, read_manifest
-from assistant.store import IndexStore
+from assistant.index.generation import IndexCorrupt, Manifest, read_manifest
+from assistant.index.store import IndexStore
 
 
 class CountingEmbedder:
@@ -108,7 +108,7 @@ def test_the_typed_manifest_writes_the_bytes_it_read(seed_assistant: Assistant, 
 def test_changed_chunker_version_means_full_rebuild(tmp_path: Path, notes_dir: Path, embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     assistant, counting = make(notes_dir, tmp_path / "index", embedder)
     assistant.update()
-    import assistant.generation as generation
+    import assistant.index.generation as generation
 
     monkeypatch.setattr(generation, "CHUNKER_VERSION", "test-next")
     report = assistant.update()
@@ -126,7 +126,7 @@ def test_status_lists_stale_files(tmp_path: Path, notes_dir: Path, embedder) -> 
 def test_vector_journal_survives_a_torn_tail_and_ignores_other_models(tmp_path: Path) -> None:
     import numpy as np
 
-    from assistant.vectors import VectorJournal, text_hash
+    from assistant.index.vectors import VectorJournal, text_hash
 
     journal = VectorJournal(tmp_path / "journal.bin")
     rng = np.random.default_rng(0)

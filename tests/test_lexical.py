@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import lexical
-from assistant.lexical import LexicalIndex, english_stopwords, tokenize
+from assistant.index import lexical
+from assistant.index.lexical import LexicalIndex, english_stopwords, tokenize
 
 WORDS = (
     "pod pods deployment service ingress calico flannel node nodes taint toleration volume claim storage class "

@@ -18,11 +18,11 @@ import anyio
 import pytest
 from typer.testing import CliRunner
 
-from assistant.cli import app
+from assistant.app.cli import app
+from assistant.app.core import Assistant
+from assistant.app.mcp_freshness import Unavailable
+from assistant.app.mcp_tools import BadRequest, NotesTools, note_key
 from assistant.config import Settings
-from assistant.core import Assistant
-from assistant.mcp_freshness import Unavailable
-from assistant.mcp_tools import BadRequest, NotesTools, note_key
 
 QUESTION = "how can I roll a deployment back to its previous version"
 COMMAND = "kubectl rollout undo deploy/nginx"
@@ -362,8 +362,8 @@ def test_get_note_paths_stay_inside_the_notes(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_markdown_shows_each_snippet_once_and_brief_cites_every_command(seed_assistant: Assistant) -> None:
-    from assistant.mcp_views import brief_json, brief_markdown
-    from assistant.plain import markdown
+    from assistant.views.mcp_results import brief_json, brief_markdown
+    from assistant.views.plain import markdown
 
     answer = seed_assistant.ask(QUESTION)
     once, usual = markdown(answer, once=True), markdown(answer)
@@ -377,7 +377,7 @@ def test_the_markdown_shows_each_snippet_once_and_brief_cites_every_command(seed
 
 
 def test_cli_stays_light_and_mcp_is_documented() -> None:
-    code = "import assistant.cli, sys; print(' '.join(sys.modules))"
+    code = "import assistant.app.cli, sys; print(' '.join(sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert not {m for m in loaded if m.split(".")[0] in ("mcp", "mcp_types", "pydantic", "starlette")}
     result = CliRunner().invoke(app, ["mcp", "--help"])
@@ -506,11 +506,11 @@ def test_a_replaced_notes_root_rearms_the_watcher_and_a_missing_one_keeps_the_in
 
 @pytest.mark.slow
 def test_a_sweep_runs_only_when_the_watcher_cannot_vouch(built: Settings, embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import assistant.core
+    import assistant.app.core
 
     sweeps: list[int] = []
-    real = assistant.core.stale_files
-    monkeypatch.setattr(assistant.core, "stale_files", lambda *a: sweeps.append(1) or real(*a))
+    real = assistant.app.core.stale_files
+    monkeypatch.setattr(assistant.app.core, "stale_files", lambda *a: sweeps.append(1) or real(*a))
     tools = make_tools(built, embedder, sweep_age=1e9)
     try:
         assert tools.watch is not None and tools.watch.armed.wait(30)
@@ -609,8 +609,8 @@ def test_search_modes_path_filter_get_note_lines_and_list_pages(built: Settings,
 
 
 def test_list_notes_is_small_by_default_on_a_large_corpus(tmp_path: Path) -> None:
-    from assistant.mcp_tools import LIST_LIMIT
-    from assistant.mcp_views import list_markdown
+    from assistant.app.mcp_tools import LIST_LIMIT
+    from assistant.views.mcp_results import list_markdown
 
     keys = [f"content/en/docs/tasks/administer-cluster/some-long-page-name-{n:04d}.md" for n in range(1636)]
     index = {"fresh": True, "updating": False, "stale": {}, "problem": None, "notes": 1636, "built_at": None}

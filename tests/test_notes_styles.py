@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.chunks import MAX_CHUNK_CHARS, chunk_markdown
-from assistant.notes import scan
+from assistant.ingest.chunks import MAX_CHUNK_CHARS, chunk_markdown
+from assistant.ingest.notes import scan
 
 VAULT_NOTE = (
     "---\ntags: [k8s, storage]\naliases: [pvc]\n---\r\n\r\n"
@@ -81,7 +81,7 @@ def test_a_repo_checkout_leaves_out_virtualenvs_packages_and_ignored_files(tmp_p
 
 
 def test_a_folder_readme_is_named_by_its_folder() -> None:
-    from assistant.chunks import note_title
+    from assistant.ingest.chunks import note_title
 
     assert note_title("runbooks/etcd-backup/README.md") == "etcd backup"
     assert note_title("docs/networking/_index.md") == "networking"
@@ -129,7 +129,7 @@ def _chunks(vault: str, key: str) -> list:  # type: ignore[type-arg]
 
 
 def test_callouts_read_as_titled_notes_in_passages_and_key_points() -> None:
-    from assistant.keypoints import candidate_lines
+    from assistant.answer.keypoints import candidate_lines
 
     first, resize = _chunks("obsidian", "Storage/Persistent Volume Claims.md")
     assert first.text.startswith("> Claims bind to volumes  \n> A claim stays Pending until a volume")  # hard break
@@ -145,7 +145,7 @@ def test_callouts_read_as_titled_notes_in_passages_and_key_points() -> None:
 
 
 def test_wikilinks_read_as_their_text_and_are_recorded_as_links() -> None:
-    from assistant.texts import chunk_lexical_text
+    from assistant.ingest.texts import chunk_lexical_text
 
     _, resize = _chunks("obsidian", "Storage/Persistent Volume Claims.md")
     assert "see the class settings\nand Team/Node Drain before moving the pod." in resize.text
@@ -161,8 +161,8 @@ def test_wikilinks_read_as_their_text_and_are_recorded_as_links() -> None:
 
 
 def test_diagrams_output_and_bold_labels_are_never_key_points_or_excerpts() -> None:
-    from assistant.excerpt import excerpt
-    from assistant.keypoints import candidate_lines
+    from assistant.answer.excerpt import excerpt
+    from assistant.answer.keypoints import candidate_lines
 
     [flow] = _chunks("obsidian", "Diagrams/Ingress flow.md")
     assert "flowchart" not in flow.text and "Metrics" not in flow.text  # a {{< mermaid >}} diagram's source
@@ -181,7 +181,7 @@ def test_diagrams_output_and_bold_labels_are_never_key_points_or_excerpts() -> N
 
 
 def test_a_template_that_runs_later_offers_no_placeholder() -> None:
-    from assistant.placeholders import find_placeholders
+    from assistant.answer.placeholders import find_placeholders
 
     [alerting] = _chunks("runbooks", "alerting/alertmanager.md")
     assert [find_placeholders(s.code, s.lang) for s in alerting.snippets] == [[], []]
@@ -210,8 +210,8 @@ def test_labels_are_one_sentence_of_the_nearest_comment_never_output() -> None:
 def _vault_assistant(vault: str, tmp_path: Path, embedder):  # type: ignore[no-untyped-def]
     import shutil
 
+    from assistant.app.core import Assistant
     from assistant.config import Settings
-    from assistant.core import Assistant
 
     notes = tmp_path / vault
     shutil.copytree(VAULTS / vault, notes)
@@ -220,8 +220,8 @@ def _vault_assistant(vault: str, tmp_path: Path, embedder):  # type: ignore[no-u
 
 
 def test_the_same_passage_in_two_files_shows_once_with_both_sources(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    from assistant.plain import markdown, plain_text
-    from assistant.render import passage_view
+    from assistant.views.plain import markdown, plain_text
+    from assistant.views.terminal import passage_view
 
     assistant, _ = _vault_assistant("runbooks", tmp_path, embedder)
     answer = assistant.ask("take a snapshot of etcd before an upgrade", k=5)
@@ -242,7 +242,7 @@ def test_the_same_passage_in_two_files_shows_once_with_both_sources(tmp_path: Pa
 
 
 def test_a_passage_inside_a_larger_one_is_one_result() -> None:
-    from assistant.search import same_text, text_key
+    from assistant.rank.search import same_text, text_key
 
     section = (
         "Drain the node first.\n\n```bash\n# Drain it\nkubectl drain node-3 --ignore-daemonsets\n```\n\nThen patch it."
@@ -254,7 +254,7 @@ def test_a_passage_inside_a_larger_one_is_one_result() -> None:
 
 
 def test_status_index_and_list_notes_count_the_same_files(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    from assistant.mcp_tools import NotesTools
+    from assistant.app.mcp_tools import NotesTools
 
     assistant, report = _vault_assistant("obsidian", tmp_path, embedder)
     assert report.files == 5 and report.without_passages == ["Inbox/empty idea.md"]
@@ -310,7 +310,7 @@ def test_a_big_list_or_html_table_is_split_by_items_or_rows() -> None:
 
 
 def test_a_symlink_leading_outside_the_notes_is_skipped_and_named(tmp_path: Path) -> None:
-    from assistant.notes import OUTSIDE, scan
+    from assistant.ingest.notes import OUTSIDE, scan
 
     notes, outside = tmp_path / "notes", tmp_path / "elsewhere"
     (notes / "team").mkdir(parents=True)

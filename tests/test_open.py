@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from assistant.cli import app
-from assistant.core import Assistant, NotInNotes
-from assistant.sources import editor_argv, parse_location
+from assistant.app.cli import app
+from assistant.app.core import Assistant, NotInNotes
+from assistant.views.sources import editor_argv, parse_location
 
 runner = CliRunner(env={"NO_COLOR": None, "FORCE_COLOR": None, "VISUAL": None, "EDITOR": None, "VTE_VERSION": None})
 

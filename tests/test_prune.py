@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from assistant.cli import app
+from assistant.app.cli import app
 from assistant.config import resolve
-from assistant.store import IndexStore
+from assistant.index.store import IndexStore
 
 runner = CliRunner()
 DAY = 86_400

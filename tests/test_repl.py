@@ -7,8 +7,8 @@ import os
 
 from rich.console import Console
 
-from assistant.core import Assistant
-from assistant.repl import Repl, copy_to_clipboard, run_repl, shift
+from assistant.app.core import Assistant
+from assistant.app.repl import Repl, copy_to_clipboard, run_repl, shift
 
 
 def run(assistant: Assistant, lines: list[str]) -> str:

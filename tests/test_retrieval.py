@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from assistant.core import Assistant
-from assistant.evaluate import evaluate, score_ckad, signature
+from assistant.app.core import Assistant
+from assistant.app.evaluate import evaluate, score_ckad, signature
 
 
 def test_flannel_vs_calico_shows_the_network_plugin_passages(seed_assistant: Assistant) -> None:
@@ -95,7 +95,7 @@ def test_kt_eval_misses_hold_every_point_lost_and_its_title_stays_on_one_line(
     report's title (the question file's long path) is one line, not wrapped mid-path at the table's width."""
     from typer.testing import CliRunner
 
-    from assistant.cli import app
+    from assistant.app.cli import app
 
     question = "how can I roll a deployment back to its previous version"
     second = seed_assistant.ask(question, k=10).passages[1].chunk.text.splitlines()[-1]  # only passage 2 holds it
@@ -153,7 +153,7 @@ def test_unrelated_questions_are_marked_as_not_answered(seed_assistant: Assistan
 
 
 def test_eval_docs_scoring_and_halves(tmp_path, seed_assistant: Assistant) -> None:  # type: ignore[no-untyped-def]
-    from assistant.evaluate import half_of, score_docs
+    from assistant.app.evaluate import half_of, score_docs
 
     answer = {"passages": [{"rank": 1, "path": "k8s-docs/a/b.md"}, {"rank": 2, "path": "k8s-docs/tasks/c.md"}]}
     assert score_docs({"paths": ["tasks/c.md"]}, answer) == {"page-hit@1": False, "page-hit@3": True, "rr@10": 0.5}
@@ -167,7 +167,7 @@ def test_eval_docs_scoring_and_halves(tmp_path, seed_assistant: Assistant) -> No
 
 
 def test_opening_a_command_group_passage_shows_the_section_around_its_fence(seed_assistant: Assistant) -> None:
-    from assistant.chunks import is_group_passage
+    from assistant.ingest.chunks import is_group_passage
 
     answer = seed_assistant.ask("revert my nginx deployment to the previous revision")
     group = next(h for h in answer.passages if is_group_passage(h.chunk))
@@ -181,7 +181,7 @@ def test_opening_a_command_group_passage_shows_the_section_around_its_fence(seed
 def test_host_crowding_lets_other_pages_in_before_a_page_repeats() -> None:
     import numpy as np
 
-    from assistant.search import crowd
+    from assistant.rank.search import crowd
 
     pages = np.array([0, 0, 0, 1, 2, 1])  # chunk → page
     ranked = [(0, 9.0), (1, 8.0), (2, 7.0), (3, 6.0), (4, 5.0), (5, 4.0)]
@@ -195,7 +195,7 @@ def test_a_page_about_the_question_is_scored_as_a_whole(tmp_path: Path, embedder
     """Document-level evidence: each page's BM25 as one document lines up with the chunks' page numbers, and a
     page that is about the question throughout comes before a page that mentions its words once."""
     from assistant.config import Settings
-    from assistant.query import parse_query
+    from assistant.query.parse import parse_query
 
     notes = tmp_path / "notes"
     notes.mkdir()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunks import chunk_file
-from assistant.placeholders import fill, find_placeholders
+from assistant.answer.placeholders import fill, find_placeholders
+from assistant.ingest.chunks import chunk_file
 from tests.conftest import SEED
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
@@ -52,7 +52,7 @@ def test_fill_on_every_snippet_of_the_kubernetes_docs() -> None:
 def test_numeric_options_are_range_checked_up_front() -> None:
     from typer.testing import CliRunner
 
-    from assistant.cli import app
+    from assistant.app.cli import app
 
     runner = CliRunner()
     for value in ("-5", "99999999999999999999", "abc"):
@@ -70,7 +70,7 @@ def test_batch_json_answers_one_line_per_input_line(seed_assistant) -> None:  # 
 
     from typer.testing import CliRunner
 
-    from assistant.cli import app
+    from assistant.app.cli import app
 
     s = seed_assistant.settings
     where = ["--notes", str(s.notes[0]), "--index", str(s.index)]
@@ -105,8 +105,8 @@ DRAIN = "# Drain\n\nkubectl drain node-1 --ignore-daemonsets\n"
 
 def _kt_over_one_note(tmp_path: Path, embedder, name: str, text: str):  # type: ignore[no-untyped-def]
     """An assistant over a notes folder holding one note, its index built, and the notices it gave."""
+    from assistant.app.core import Assistant
     from assistant.config import Settings
-    from assistant.core import Assistant
 
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -119,8 +119,8 @@ def _kt_over_one_note(tmp_path: Path, embedder, name: str, text: str):  # type: 
 
 @pytest.mark.slow
 def test_a_note_over_the_size_limit_is_announced_once(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    from assistant.core import stale_files
-    from assistant.notes import MAX_NOTE_BYTES
+    from assistant.app.core import stale_files
+    from assistant.ingest.notes import MAX_NOTE_BYTES
 
     kt, notes, said = _kt_over_one_note(tmp_path, embedder, "small.md", DRAIN)
     with (notes / "huge.md").open("wb") as f:
@@ -139,7 +139,7 @@ def test_color_works_before_and_after_the_command(seed_assistant, monkeypatch: p
 
     from typer.testing import CliRunner
 
-    from assistant.cli import app
+    from assistant.app.cli import app
 
     for name in ("NO_COLOR", "FORCE_COLOR", "KT_COLOR"):
         monkeypatch.delenv(name, raising=False)
@@ -157,7 +157,7 @@ def test_color_works_before_and_after_the_command(seed_assistant, monkeypatch: p
 def test_help_names_what_each_option_wants() -> None:
     from typer.testing import CliRunner
 
-    from assistant.cli import app
+    from assistant.app.cli import app
 
     runner = CliRunner()
     top = " ".join(runner.invoke(app, ["--help"]).stdout.split())  # wrapped at any width: compare words
@@ -173,8 +173,8 @@ def test_touch_or_a_same_content_copy_is_no_change(tmp_path: Path, embedder) -> 
     import os
     import shutil
 
+    from assistant.app.core import Assistant
     from assistant.config import Settings
-    from assistant.core import Assistant
 
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -207,7 +207,7 @@ def test_status_sees_the_damage_a_question_would(tmp_path: Path, embedder) -> No
 
 
 def test_edit_opens_the_passage_where_it_is_now(tmp_path: Path) -> None:
-    from assistant.sources import current_line
+    from assistant.views.sources import current_line
 
     note = tmp_path / "n.md"
     note.write_text("# Notes\n\n## Drain\n\nkubectl drain x\n")
@@ -250,7 +250,7 @@ def test_each_notes_set_has_its_own_history(tmp_path: Path) -> None:
 def test_markdown_answers_keep_code_and_passages_out_of_headings(seed_assistant) -> None:  # type: ignore[no-untyped-def]
     from markdown_it import MarkdownIt
 
-    from assistant.plain import markdown
+    from assistant.views.plain import markdown
 
     md = MarkdownIt("commonmark")
     for question in (
@@ -331,7 +331,7 @@ def test_ctrl_c_stops_kt_watch_with_a_word(tmp_path: Path, onnx_model: Path) -> 
 
 
 def test_a_long_update_says_so_before_it_starts(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    from assistant.core import LONG_UPDATE_FILES, plural
+    from assistant.app.core import LONG_UPDATE_FILES, plural
 
     kt, notes, said = _kt_over_one_note(tmp_path, embedder, "a.md", "# A\n\nkubectl get pods\n")
     (notes / "b.md").write_text("# B\n")
@@ -349,7 +349,7 @@ def test_a_long_update_says_so_before_it_starts(tmp_path: Path, embedder) -> Non
 def test_kt_index_counts_in_the_singular_when_there_is_one(tmp_path: Path, onnx_model: Path) -> None:
     from typer.testing import CliRunner
 
-    from assistant.cli import app
+    from assistant.app.cli import app
 
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -360,7 +360,7 @@ def test_kt_index_counts_in_the_singular_when_there_is_one(tmp_path: Path, onnx_
 
 
 def test_an_unverified_manifest_read_is_served_once_per_generation(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    from assistant.store import IndexCorrupt
+    from assistant.index.store import IndexCorrupt
 
     kt, notes, _ = _kt_over_one_note(tmp_path, embedder, "drain.md", DRAIN)
     first = kt.store.manifest()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.core import Assistant
+from assistant.app.core import Assistant
 
 pexpect = pytest.importorskip("pexpect")
 pyte = pytest.importorskip("pyte")

@@ -12,11 +12,11 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from assistant.answer import Answer, Warning_
-from assistant.cli import app
-from assistant.core import Assistant
-from assistant.plain import markdown, plain_text
-from assistant.render import CONTINUATION, Shown, code_lines, file_links, file_url, render_answer
+from assistant.answer.types import Answer, Warning_
+from assistant.app.cli import app
+from assistant.app.core import Assistant
+from assistant.views.plain import markdown, plain_text
+from assistant.views.terminal import CONTINUATION, Shown, code_lines, file_links, file_url, render_answer
 
 runner = CliRunner()
 BOX = set("│─╭╮╰╯┏┓┗┛┃━┡┩└┘┌┐├┤┬┴┼╇╈")
@@ -53,7 +53,7 @@ def test_the_command_comes_first_and_the_answer_fits_one_screen(seed_assistant: 
 
 def test_every_row_of_the_answer_is_counted(seed_assistant: Assistant) -> None:
     """Long warnings and many passages: the answer still leaves RESERVED_ROWS for the question and the prompt."""
-    from assistant.render import RESERVED_ROWS
+    from assistant.views.terminal import RESERVED_ROWS
 
     answer = seed_assistant.ask("exec into a pod and run ls")
     for height in (30, 40, 50):
@@ -199,7 +199,7 @@ def test_plain_output_loads_no_terminal_libraries() -> None:
     import subprocess
     import sys
 
-    code = "import sys, assistant.plain\nprint(' '.join(m for m in sys.modules if m.split('.')[0] == 'rich'))"
+    code = "import sys, assistant.views.plain\nprint(' '.join(m for m in sys.modules if m.split('.')[0] == 'rich'))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == ""
 
 
@@ -281,10 +281,10 @@ Do | Don't
 
 
 def test_hard_wrapped_lines_are_joined_into_sentences() -> None:
-    from assistant.excerpt import excerpt
-    from assistant.keypoints import candidate_lines
-    from assistant.model import Chunk
-    from assistant.prose import is_code, logical_lines, sentences
+    from assistant.answer.excerpt import excerpt
+    from assistant.answer.keypoints import candidate_lines
+    from assistant.answer.prose import is_code, logical_lines, sentences
+    from assistant.records import Chunk
 
     assert logical_lines(HARD_WRAPPED) == [
         "This page shows how to take a node out of service, optionally respecting the budgets you have defined.",
@@ -318,7 +318,7 @@ def test_hard_wrapped_lines_are_joined_into_sentences() -> None:
 
 def test_command_group_passages_keep_their_lines(seed_assistant: Assistant) -> None:
     """A comment-labelled command group is a passage of its own whose text is the commands, unfenced."""
-    from assistant.chunks import is_group_passage
+    from assistant.ingest.chunks import is_group_passage
 
     answer = seed_assistant.ask(ROLLBACK)
     group = next(h for h in answer.passages if is_group_passage(h.chunk))
@@ -332,10 +332,10 @@ def test_command_group_passages_keep_their_lines(seed_assistant: Assistant) -> N
 def test_words_and_tags_are_never_cut() -> None:
     from rich.text import Text
 
-    from assistant.model import Chunk
-    from assistant.prose import shorten
-    from assistant.render import NBSP, passage_view, wrap
-    from assistant.search import Hit
+    from assistant.answer.prose import shorten
+    from assistant.rank.search import Hit
+    from assistant.records import Chunk
+    from assistant.views.terminal import NBSP, passage_view, wrap
 
     assert shorten("Scale the web server out to three replicas", 20) == "Scale the web…"
     assert shorten("a-single-word-much-longer-than-the-limit", 10) == "a-single-…"
@@ -365,7 +365,7 @@ def test_plain_and_md_quote_whole_sentences(one_note_assistant) -> None:  # type
 
 
 def test_yaml_folds_around_the_lines_that_match() -> None:
-    from assistant.excerpt import fold
+    from assistant.answer.excerpt import fold
 
     manifest = ["apiVersion: v1", "kind: Pod", "metadata:", "  name: web", "spec:", "  containers:"]
     manifest += [f"  - name: c{i}\n    image: nginx".split("\n")[j] for i in range(10) for j in (0, 1)]

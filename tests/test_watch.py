@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.build import UpdateReport
+from assistant.app.core import Assistant
+from assistant.app.watch import is_note_path, watch_notes
 from assistant.config import Settings
-from assistant.core import Assistant
-from assistant.generation import Counts, Manifest
-from assistant.watch import is_note_path, watch_notes
+from assistant.index.build import UpdateReport
+from assistant.index.generation import Counts, Manifest
 
 # Every note here has a snippet: an index with no snippets at all cannot be built yet (bm25s refuses an
 # empty corpus), which is the store's concern, not the watcher's.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import assistant
-from assistant import words
+from assistant.knowledge import words
 
 PACKAGE = Path(assistant.__file__).parent
 LISTS = json.loads(words.WORDS_FILE.read_text(encoding="utf-8"))["lists"]

@@ -1,0 +1,3 @@
+"""Ranked hits → an `Answer` (`types`): key points (`keypoints`, `prose`, `excerpt`), placeholders, warnings
+and notices (`compose`).
+"""
