@@ -81,8 +81,6 @@ class SentenceTransformerEmbedder:
 def export_onnx(target: Path | None = None) -> Path:
     """Export the packaged weights to ONNX once (derived files, kept in the cache dir). The folder appears
     complete or not at all."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are on disk; never ask a hub
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import torch
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
@@ -94,7 +92,9 @@ def export_onnx(target: Path | None = None) -> Path:
 
     target = target or onnx_path()
     target.parent.parent.mkdir(parents=True, exist_ok=True)
-    model = AutoModel.from_pretrained(str(model_dir()), attn_implementation="eager")
+    model = AutoModel.from_pretrained(
+        str(model_dir()), attn_implementation="eager", local_files_only=True
+    )  # the weights are on disk: never ask a hub
     model.eval()
 
     class Encoder(torch.nn.Module):

@@ -72,6 +72,9 @@ def one_line(text: str, headings: tuple[str, ...] | list[str] = (), limit: int =
     return ""
 
 
+BRIEF_SNIPPET_KEYS = ("rank", "lang", "code", "label", "path", "start_line")  # of Answer.to_json's snippets
+
+
 def brief_json(answer: Answer) -> dict[str, Any]:
     """Commands, citations and one line per passage: a few hundred tokens."""
     data: dict[str, Any] = {
@@ -79,16 +82,9 @@ def brief_json(answer: Answer) -> dict[str, Any]:
         "relevant": answer.relevant,
         "lead": answer.lead,
         "snippets": [
-            {
-                "rank": s.rank,
-                "lang": s.snippet.lang,
-                "code": s.snippet.code,
-                "label": s.snippet.label,
-                "path": s.snippet.path,
-                "start_line": s.snippet.start_line,
-            }
-            for s in (answer.snippets if answer.relevant else [])
-        ],  # fmt: skip
+            {key: s[key] for key in BRIEF_SNIPPET_KEYS}
+            for s in (answer.to_json()["snippets"] if answer.relevant else [])
+        ],
         "passages": [
             {
                 "rank": h.rank,

@@ -228,19 +228,15 @@ def render_answer(
         screen.add(Text("Nothing in your notes matches that question.", style="yellow"))
         screen.flush()
         return shown
-    if answer.lead == "explanation":  # "what / why / how does X work": the explanation first
-        if first_call and answer.key_points:
-            _key_points(screen, answer, full)
-        _passages(screen, answer, shown, full, hint)
-        _snippets(screen, answer, shown, full, hint)
-        _footer(screen, answer, shown, hint, full)
-        screen.flush()
-        return shown
-    reserve = 0 if full else _reserve(screen, answer, shown, first_call)
-    _snippets(screen, answer, shown, full, hint, reserve)
+    explanation_first = answer.lead == "explanation"  # "what / why / how does X work"
+    if not explanation_first:
+        reserve = 0 if full else _reserve(screen, answer, shown, first_call)
+        _snippets(screen, answer, shown, full, hint, reserve)
     if first_call and answer.key_points:
         _key_points(screen, answer, full)
     _passages(screen, answer, shown, full, hint)
+    if explanation_first:
+        _snippets(screen, answer, shown, full, hint)
     _footer(screen, answer, shown, hint, full)
     screen.flush()
     return shown
