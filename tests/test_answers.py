@@ -138,3 +138,16 @@ def test_a_comparison_follow_up_reaches_the_bullet_that_answers(seed_assistant: 
     assert follow.rewritten and follow.comparison
     calico = next(side for side in follow.comparison if side.term == "Calico")
     assert any("improves performance" in p.text for p in calico.points), calico.points
+
+
+def test_a_sentence_that_leads_into_code_is_no_key_point() -> None:
+    from assistant.answer.keypoints import candidate_lines
+
+    text = (
+        "Draining moves every pod off the machine before maintenance starts.\n\n"
+        "You can list the machines of your cluster with\n\n"
+        "```shell\nkubectl get nodes\n```\n\n"
+        "**Steps:**\n"
+    )
+    lines = [line for line, _ in candidate_lines(text)]
+    assert lines == ["Draining moves every pod off the machine before maintenance starts."]

@@ -23,6 +23,7 @@ MAX_CHARS = 400  # a longer point is cut at a word with "…"
 SPLIT_CHARS = 200  # a joined paragraph longer than this offers its sentences one by one
 LABEL_CHARS = 60  # a line shorter than this (not a bullet) labels the list after it ("Flannel")
 GENERIC = word_set("generic_words") | QUESTION_WORDS  # too common to tell one line from another
+_DANGLING = word_set("dangling_words")  # a clause does not end on these ("… in your cluster with")
 
 
 def line_roles(text: str) -> list[tuple[str, str]]:
@@ -90,8 +91,15 @@ def candidate_lines(text: str, code: bool = False) -> Iterable[tuple[str, str]]:
         parts = sentences(line) if len(line) > SPLIT_CHARS else [line]
         for part in parts:
             part = part.strip()
-            if len(part) >= MIN_CHARS and not part.endswith(":"):  # "**Steps:**" introduces, says nothing
+            if len(part) >= MIN_CHARS and not introduces(part):
                 yield shorten(part, MAX_CHARS), label if is_bullet else ""
+
+
+def introduces(sentence: str) -> bool:
+    """A sentence that only leads into what follows it ("**Steps:**", "List the nodes in your cluster with"):
+    the code or list it introduces is not part of a key point, so the point would end mid-thought."""
+    words = sentence.rstrip("*_ ").split()
+    return sentence.rstrip("*_ ").endswith(":") or (bool(words) and words[-1].lower() in _DANGLING)
 
 
 def _terms(text: str) -> set[str]:
