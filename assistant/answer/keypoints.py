@@ -98,8 +98,9 @@ def candidate_lines(text: str, code: bool = False) -> Iterable[tuple[str, str]]:
 def introduces(sentence: str) -> bool:
     """A sentence that only leads into what follows it ("**Steps:**", "List the nodes in your cluster with"):
     the code or list it introduces is not part of a key point, so the point would end mid-thought."""
-    words = sentence.rstrip("*_ ").split()
-    return sentence.rstrip("*_ ").endswith(":") or (bool(words) and words[-1].lower() in _DANGLING)
+    text = sentence.rstrip("*_ ")
+    words = text.split()
+    return text.endswith(":") or bool(words) and words[-1].lower() in _DANGLING
 
 
 def _terms(text: str) -> set[str]:

@@ -323,6 +323,6 @@ class IndexKeeper:
                 sections=status.chunks,
                 snippets=status.snippets,
                 skipped=status.skipped,
-                stale={kind: keys for kind, keys in status.stale.items() if keys and kind != "touched"},
+                stale={kind: keys for kind, keys in status.stale.items() if keys},  # touched notes: not in status
             )
         return data
