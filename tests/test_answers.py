@@ -151,3 +151,21 @@ def test_a_sentence_that_leads_into_code_is_no_key_point() -> None:
     )
     lines = [line for line, _ in candidate_lines(text)]
     assert lines == ["Draining moves every pod off the machine before maintenance starts."]
+
+
+def test_a_line_that_only_sends_the_reader_elsewhere_is_no_key_point() -> None:
+    from assistant.answer.keypoints import candidate_lines, link_density
+
+    text = (
+        "- Read about the [scheduler and its extension points](/docs/scheduling/framework/)\n"
+        "- See https://example.org/runbooks/storage/how-we-resize-volumes.html for our runbook\n"
+        "- A [taint](/docs/taints/) keeps pods off a node unless they tolerate it.\n"
+        "- Cordon the node first, then drain it with `kubectl drain`.\n"
+    )
+    lines = [line for line, _ in candidate_lines(text)]
+    assert lines == [
+        "A [taint](/docs/taints/) keeps pods off a node unless they tolerate it.",
+        "Cordon the node first, then drain it with `kubectl drain`.",
+    ]
+    assert link_density("no links here at all") == 0.0
+    assert link_density("[all of it is a link](/x)") == 1.0

@@ -24,6 +24,11 @@ SPLIT_CHARS = 200  # a joined paragraph longer than this offers its sentences on
 LABEL_CHARS = 60  # a line shorter than this (not a bullet) labels the list after it ("Flannel")
 GENERIC = word_set("generic_words") | QUESTION_WORDS  # too common to tell one line from another
 _DANGLING = word_set("dangling_words")  # a clause does not end on these ("… in your cluster with")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")  # a Markdown link or image: its text, then where it goes
+_URL = re.compile(r"https?://\S+")
+# Above this share of its text in links, a line sends the reader elsewhere ("Learn more about [X](…)") rather
+# than saying something: the link-density cut of boilerplate detection (Kohlschütter et al. 2010).
+MAX_LINK_DENSITY = 1 / 3
 
 
 def line_roles(text: str) -> list[tuple[str, str]]:
@@ -91,8 +96,16 @@ def candidate_lines(text: str, code: bool = False) -> Iterable[tuple[str, str]]:
         parts = sentences(line) if len(line) > SPLIT_CHARS else [line]
         for part in parts:
             part = part.strip()
-            if len(part) >= MIN_CHARS and not introduces(part):
+            if len(part) >= MIN_CHARS and not introduces(part) and link_density(part) <= MAX_LINK_DENSITY:
                 yield shorten(part, MAX_CHARS), label if is_bullet else ""
+
+
+def link_density(text: str) -> float:
+    """The share of a line's visible text that is link text or bare URLs (a link reads as its text)."""
+    linked = sum(len(m.group(1)) for m in _LINK.finditer(text))
+    visible = _LINK.sub(lambda m: m.group(1), text)
+    linked += sum(len(url) for url in _URL.findall(_LINK.sub("", text)))
+    return linked / len(visible.strip()) if visible.strip() else 0.0
 
 
 def introduces(sentence: str) -> bool:
