@@ -117,6 +117,32 @@ def test_each_warning_is_spelled_out_once(seed_assistant: Assistant) -> None:
     assert plain_text(doubled).count("`old` is gone.") == 1
 
 
+def test_a_link_in_prose_reads_as_its_text(seed_assistant: Assistant) -> None:
+    """Key points and excerpts show a Markdown link as a reader of the rendered note sees it: its text, with the
+    web address behind it (a terminal hyperlink), never the raw `[text](target)`."""
+    from rich.style import Style
+
+    from assistant.answer.types import KeyPoint
+    from assistant.views.terminal import prose_text
+
+    answer = seed_assistant.ask(ROLLBACK)
+    point = KeyPoint(
+        "Roll back with the [rollout history](/docs/rollout/#history) and [undo](https://example.org/undo).", 1
+    )
+    rows = screen(replace(answer, key_points=[point]))
+    assert any("Roll back with the rollout history and undo." in r for r in rows), rows
+    assert not any("](" in r for r in rows)
+    text = prose_text(point.text)
+    links = [(text.plain[span.start : span.end], span.style) for span in text.spans]
+    assert links == [
+        ("rollout history", Style(underline=True)),
+        ("undo", Style(underline=True, link="https://example.org/undo")),
+    ]
+    assert (
+        prose_text("an image ![diagram](d.png) stays as written").plain == "an image ![diagram](d.png) stays as written"
+    )
+
+
 def test_long_command_rows_carry_a_continuation_mark() -> None:
     line = "kubectl exec -it nginx -- ls /path/found/when/running/describe/pod --all-containers=true -c sidecar"
     rows = [r.plain for r in code_lines(line + "\nkubectl get pods", "shell", 40)]

@@ -55,6 +55,31 @@ def sanitize(text: str) -> str:
     return _CONTROL.sub(lambda m: "␛" if m.group(0) == "\x1b" else f"\\x{ord(m.group(0)):02x}", text)
 
 
+_MD_LINK = re.compile(r"(?<!!)\[([^\]\n]+)\]\(([^()\s]*)\)")  # [text](target): a reader sees the text
+
+
+def prose_text(text: str, limit: int | None = None) -> Any:
+    """A line of prose as a reader of the rendered note sees it: a Markdown link shows its text, underlined (and
+    clickable where the terminal supports it, for a web address); cut at a word to `limit` visible characters."""
+    from rich.style import Style
+    from rich.text import Text
+
+    out, pos = Text(), 0
+    for m in _MD_LINK.finditer(text):
+        out.append(sanitize(text[pos : m.start()]))
+        target = m.group(2)
+        web = target.startswith(("http://", "https://"))
+        out.append(sanitize(m.group(1)), style=Style(underline=True, link=target if web else None))
+        pos = m.end()
+    out.append(sanitize(text[pos:]))
+    if limit is not None and len(out.plain) > limit:
+        cut = shorten(out.plain, limit)
+        out = out[: len(cut) - 1]
+        out.rstrip()
+        out.append("…")
+    return out
+
+
 Link = Callable[[str, int], str | None]  # a source's name in answers and a line → a URL to open it there, if any
 
 
@@ -359,7 +384,7 @@ def _key_points_view(answer: Answer, compact: bool, width: int) -> Any:
 
     rows = [Text("Key points", style="bold")]
     for point in answer.key_points:
-        line = Text("  • " + sanitize(shorten(point.text, POINT_CHARS) if compact else point.text))
+        line = Text("  • ") + prose_text(point.text, POINT_CHARS if compact else None)
         line.append(f" [passage{NBSP}{point.passage}]", style="cyan")
         rows.extend(wrap(line, width, indent=4))
     return Text("\n").join(rows)
@@ -418,10 +443,12 @@ def passage_view(hit: Any, question: str, full: bool, width: int, link: Link | N
     from assistant.answer.prose import is_code, marker
 
     rows = wrap(head, width, rows=1)
-    for line in excerpt(hit.chunk.text, question, EXCERPT_LINES, is_code(hit.chunk)):  # EXCERPT_LINES rows in all
-        line = sanitize(line.strip())
+    code = is_code(hit.chunk)
+    for line in excerpt(hit.chunk.text, question, EXCERPT_LINES, code):  # EXCERPT_LINES rows in all
+        line = line.strip()
         if len(rows) <= EXCERPT_LINES:  # a list item's rows hang under its text, not under its marker
-            rows.extend(wrap(Text("   " + line), width, 3 + len(marker(line)), rows=EXCERPT_LINES + 1 - len(rows)))
+            text = Text("   " + sanitize(line)) if code else Text("   ") + prose_text(line)
+            rows.extend(wrap(text, width, 3 + len(marker(line)), rows=EXCERPT_LINES + 1 - len(rows)))
     return Text("\n").join(rows)
 
 
@@ -458,7 +485,7 @@ def comparison_table(answer: Answer, compact: bool = True, link: Link | None = N
         lines = []
         for point in side.points:
             hit = side.passages[point.passage - 1]
-            line = Text("• " + sanitize(shorten(point.text, CELL_CHARS) if compact else point.text))
+            line = Text("• ") + prose_text(point.text, CELL_CHARS if compact else None)
             line.append(" (")
             line.append_text(source(hit.chunk.path, hit.chunk.start_line, link))
             line.append(")")
