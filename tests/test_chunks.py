@@ -31,6 +31,19 @@ def test_anchor_tags_are_not_part_of_titles() -> None:
     assert not any("<a" in t for t in titles)
 
 
+def test_heading_attributes_are_not_part_of_titles() -> None:
+    """`{#custom-id}` and `{.class}` after a heading (Hugo, kramdown, Pandoc) name its anchor; braces that are
+    part of the title stay."""
+    text = (
+        "# Debugging\n\n## Reading old logs {#old-logs}\n\nRun this:\n\n```shell\nkubectl logs -p web\n```\n\n"
+        "## Tabs {.tabbed #tabs}\n\nSome text.\n\n## Setting ${REPLICAS}\n\nMore text.\n"
+    )
+    chunks = chunk_markdown(text, "debugging.md")
+    assert [c.headings[-1] for c in chunks] == ["Reading old logs", "Tabs", "Setting ${REPLICAS}"]
+    assert chunks[0].snippets[0].label == "Reading old logs"
+    assert text.splitlines()[chunks[0].start_line - 1] == "## Reading old logs {#old-logs}"
+
+
 def ckad_snippets():  # type: ignore[no-untyped-def]
     return [s for c in seed_chunks() if "CKAD Commands" in c.headings for s in c.snippets]
 

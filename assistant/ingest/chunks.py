@@ -13,11 +13,11 @@ from functools import cache
 from itertools import islice
 from typing import Any
 
-from assistant.ingest.markup import CALLOUT, WIKILINK, clean_markup
+from assistant.ingest.markup import CALLOUT, WIKILINK, clean_markup, heading_title
 from assistant.ingest.snippets import SOURCE_LINE, fence_snippets, inline_snippets, inline_text, yaml_docs
 from assistant.records import Chunk, Snippet
 
-CHUNKER_VERSION = "22"
+CHUNKER_VERSION = "23"
 MAX_CHUNK_CHARS = 1500
 MAX_HEADINGS = 2000  # beyond this a file is chunked by size alone (pathological inputs)
 LABEL_CHARS = 80  # a one-line paragraph this short, right before a list, is that list's label ("Calico")
@@ -80,7 +80,7 @@ def chunk_markdown(text: str, path: str) -> list[Chunk]:
             continue  # a diagram's source (`{{< mermaid >}}`): a reader sees a picture, not this text
         if tok.type == "heading_open" and tok.level == 0 and use_headings:
             level = int(tok.tag[1])
-            heading = inline_text(tokens[i + 1]) or "(untitled)"
+            heading = heading_title(inline_text(tokens[i + 1])) or "(untitled)"
             while stack and stack[-1][0] >= level:
                 stack.pop()
             stack.append((level, heading))

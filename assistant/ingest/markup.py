@@ -20,6 +20,9 @@ _HTML_TAG = re.compile(
 CALLOUT = re.compile(r"^([ \t]*(?:>[ \t]?)*)\[!([A-Za-z][\w-]*)\][+-]?[ \t]*(.*)$", re.M)
 # `[[target]]`, `[[target#heading]]`, `[[target|alias]]`; `![[…]]` embeds a file and is left for has_content.
 WIKILINK = re.compile(r"(?<!!)\[\[([^\[\]|#\n]*)(?:#([^\[\]|\n]*))?(?:\|([^\[\]\n]*))?\]\]")
+# `## Examining pod logs {#examine-pod-logs}`: a heading's attributes (a custom id or class, as Hugo, kramdown
+# and Pandoc write them) name its anchor; a reader sees the title alone.
+_HEADING_ATTRIBUTES = re.compile(r"\s*\{\s*[#.][^{}]*\}\s*$")
 _ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"', "&#39;": "'"}
 _HEADING_WORDS = {
     "prerequisites": "Before you begin",
@@ -62,6 +65,11 @@ def clean_markup(text: str) -> str:
         for entity, char in _ENTITIES.items():
             text = text.replace(entity, char)
     return text
+
+
+def heading_title(text: str) -> str:
+    """A heading's visible title: its trailing attributes (`{#custom-id}`, `{.class}`) left out."""
+    return _HEADING_ATTRIBUTES.sub("", text)
 
 
 def _callout(m: re.Match[str]) -> str:
