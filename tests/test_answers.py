@@ -169,3 +169,16 @@ def test_a_line_that_only_sends_the_reader_elsewhere_is_no_key_point() -> None:
     ]
     assert link_density("no links here at all") == 0.0
     assert link_density("[all of it is a link](/x)") == 1.0
+
+
+def test_a_key_point_does_not_repeat_an_offered_command(seed_assistant: Assistant) -> None:
+    from assistant.answer.compose import offered_lines
+    from assistant.answer.keypoints import key_points
+
+    question = "how do I expose redis inside the cluster"
+    answer = seed_assistant.ask(question)
+    offered = offered_lines(answer.snippets)
+    assert answer.snippets and "kubectl expose pod redis" in answer.snippets[0].snippet.code
+    assert not any(p.text.strip() in offered for p in answer.key_points)
+    # The rule is what keeps it out: the command group's line would otherwise be the best point.
+    assert any(p.text.strip() in offered for p in key_points(parse_query(question), answer.passages))

@@ -33,7 +33,7 @@ def compose_answer(question: str, query: Query, found: Retrieved, sides: list[Si
         question,
         passages,
         snippets,
-        key_points=key_points(query, passages) if offset == 0 and relevant else [],
+        key_points=key_points(query, passages, offered=offered_lines(snippets)) if offset == 0 and relevant else [],
         comparison=comparison,
         warnings=outdated(snippets),
         rewritten=query.text if query.rewritten else None,
@@ -41,6 +41,11 @@ def compose_answer(question: str, query: Query, found: Retrieved, sides: list[Si
         lead=lead,
         notice=notice,
     )
+
+
+def offered_lines(snippets: list[SnippetHit]) -> frozenset[str]:
+    """Every line of the code an answer offers: a key point does not say again what a command shows."""
+    return frozenset(line.strip() for s in snippets for line in s.snippet.code.splitlines() if line.strip())
 
 
 def compared(side: SideHits, others: tuple[str, ...]) -> Side:

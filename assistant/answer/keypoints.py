@@ -127,10 +127,12 @@ def key_points(
     side: str = "",
     others: tuple[str, ...] = (),
     config: RankConfig = CONFIG,
+    offered: frozenset[str] = frozenset(),
 ) -> list[KeyPoint]:
     """Up to `limit` lines that share the most of the question's content terms, favouring higher passages. With
     `side` (one side of a comparison), only lines about that side qualify: the line, its list label or its
-    section title names it, and not only the other sides."""
+    section title names it, and not only the other sides. A line of code the answer already offers as a
+    command (`offered`: its snippets' lines) is not repeated as a point."""
     terms = set(query.terms) - GENERIC
     side_terms = _terms(side)
     other_terms = set().union(*(_terms(o) for o in others)) - side_terms if others else set()
@@ -142,6 +144,8 @@ def key_points(
     for hit in passages[: config.point_passages]:
         title = _terms(hit.chunk.headings[-1]) if hit.chunk.headings else set()
         for line, label in candidate_lines(hit.chunk.text, is_code(hit.chunk)):
+            if line.strip() in offered:
+                continue
             words = _terms(line)
             shared = len(terms & words)
             if side_terms:
