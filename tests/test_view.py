@@ -117,30 +117,44 @@ def test_each_warning_is_spelled_out_once(seed_assistant: Assistant) -> None:
     assert plain_text(doubled).count("`old` is gone.") == 1
 
 
-def test_a_link_in_prose_reads_as_its_text(seed_assistant: Assistant) -> None:
-    """Key points and excerpts show a Markdown link as a reader of the rendered note sees it: its text, with the
-    web address behind it (a terminal hyperlink), never the raw `[text](target)`."""
+def test_prose_reads_as_rendered_and_code_as_written(seed_assistant: Assistant) -> None:
+    """Key points and excerpts show inline Markdown as a reader of the rendered note sees it: a link's text (the
+    web address behind it, a terminal hyperlink), `**strong**` in bold, a `code span` as code; never the raw
+    marks. A line of code in an excerpt stays as written."""
     from rich.style import Style
 
     from assistant.answer.types import KeyPoint
-    from assistant.views.terminal import prose_text
+    from assistant.views.terminal import passage_view, prose_text
 
     answer = seed_assistant.ask(ROLLBACK)
     point = KeyPoint(
-        "Roll back with the [rollout history](/docs/rollout/#history) and [undo](https://example.org/undo).", 1
+        "**Rollback:** run `kubectl rollout undo`, see the [history](/docs/rollout/#history) and"
+        " [undo](https://example.org/undo).",
+        1,
     )
     rows = screen(replace(answer, key_points=[point]))
-    assert any("Roll back with the rollout history and undo." in r for r in rows), rows
-    assert not any("](" in r for r in rows)
+    assert any("Rollback: run kubectl rollout undo, see the history and undo." in r for r in rows), rows
+    assert not any("](" in r or "**" in r or "`kubectl" in r for r in rows)
     text = prose_text(point.text)
-    links = [(text.plain[span.start : span.end], span.style) for span in text.spans]
-    assert links == [
-        ("rollout history", Style(underline=True)),
+    styles = [(text.plain[span.start : span.end], span.style) for span in text.spans]
+    assert styles == [
+        ("Rollback:", "bold"),
+        ("kubectl rollout undo", "cyan"),
+        ("history", Style(underline=True)),
         ("undo", Style(underline=True, link="https://example.org/undo")),
     ]
-    assert (
-        prose_text("an image ![diagram](d.png) stays as written").plain == "an image ![diagram](d.png) stays as written"
+    for written in ("an image ![diagram](d.png) stays", "a glob *.yaml, 2 * 3", "my__var__name", "odd ** spaced **"):
+        assert prose_text(written).plain == written
+
+    from assistant.answer.prose import is_code
+
+    hit = next(h for h in answer.passages if not is_code(h.chunk))  # a section of prose, not a command group
+    chunk = replace(hit.chunk, text="Roll **back** with:\n\n```shell\necho **not bold** `date`\n```\n")
+    out = io.StringIO()
+    Console(file=out, width=100, color_system=None).print(
+        passage_view(replace(hit, chunk=chunk), "roll back echo date", False, 100)
     )
+    assert "Roll back with:" in out.getvalue() and "echo **not bold** `date`" in out.getvalue(), out.getvalue()
 
 
 def test_long_command_rows_carry_a_continuation_mark() -> None:

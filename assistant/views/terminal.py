@@ -55,21 +55,34 @@ def sanitize(text: str) -> str:
     return _CONTROL.sub(lambda m: "␛" if m.group(0) == "\x1b" else f"\\x{ord(m.group(0)):02x}", text)
 
 
-_MD_LINK = re.compile(r"(?<!!)\[([^\]\n]+)\]\(([^()\s]*)\)")  # [text](target): a reader sees the text
+# Inline Markdown a reader of the rendered note does not see as characters: a link shows its text, strong
+# emphasis is bold (`__` not inside a word, as CommonMark reads it), a code span is code. (Single `*` is left alone:
+# in notes it is as often a glob as emphasis.)
+_INLINE = re.compile(
+    r"(?<!!)\[(?P<link>[^\]\n]+)\]\((?P<target>[^()\s]*)\)"
+    r"|\*\*(?P<strong>\S(?:.*?\S)?)\*\*|(?<!\w)__(?P<under>\S(?:.*?\S)?)__(?!\w)"
+    r"|`(?P<code>[^`\n]+)`"
+)
 
 
 def prose_text(text: str, limit: int | None = None) -> Any:
     """A line of prose as a reader of the rendered note sees it: a Markdown link shows its text, underlined (and
-    clickable where the terminal supports it, for a web address); cut at a word to `limit` visible characters."""
+    clickable where the terminal supports it, for a web address), `**strong**` is bold and a `code span` is
+    code; cut at a word to `limit` visible characters."""
     from rich.style import Style
     from rich.text import Text
 
     out, pos = Text(), 0
-    for m in _MD_LINK.finditer(text):
+    for m in _INLINE.finditer(text):
         out.append(sanitize(text[pos : m.start()]))
-        target = m.group(2)
-        web = target.startswith(("http://", "https://"))
-        out.append(sanitize(m.group(1)), style=Style(underline=True, link=target if web else None))
+        if m.group("link") is not None:
+            target = m.group("target")
+            web = target.startswith(("http://", "https://"))
+            out.append(sanitize(m.group("link")), style=Style(underline=True, link=target if web else None))
+        elif (strong := m.group("strong") or m.group("under")) is not None:
+            out.append(sanitize(strong), style="bold")
+        else:
+            out.append(sanitize(m.group("code")), style="cyan")
         pos = m.end()
     out.append(sanitize(text[pos:]))
     if limit is not None and len(out.plain) > limit:
@@ -443,11 +456,15 @@ def passage_view(hit: Any, question: str, full: bool, width: int, link: Link | N
     from assistant.answer.prose import is_code, marker
 
     rows = wrap(head, width, rows=1)
+    from assistant.answer.keypoints import line_roles
+
     code = is_code(hit.chunk)
+    written = set() if code else {line.strip() for line, role in line_roles(hit.chunk.text) if role != "prose"}
     for line in excerpt(hit.chunk.text, question, EXCERPT_LINES, code):  # EXCERPT_LINES rows in all
         line = line.strip()
         if len(rows) <= EXCERPT_LINES:  # a list item's rows hang under its text, not under its marker
-            text = Text("   " + sanitize(line)) if code else Text("   ") + prose_text(line)
+            # prose reads as rendered; a line of code, as written
+            text = Text("   " + sanitize(line)) if code or line in written else Text("   ") + prose_text(line)
             rows.extend(wrap(text, width, 3 + len(marker(line)), rows=EXCERPT_LINES + 1 - len(rows)))
     return Text("\n").join(rows)
 
