@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from assistant.answer.prose import FENCE, QUOTE, marker
+from assistant.answer.prose import FENCE, LINK, QUOTE, marker
 from assistant.answer.types import KeyPoint
 from assistant.index.lexical import QUESTION_WORDS, tokenize
 from assistant.knowledge.words import word_set
@@ -24,7 +24,6 @@ SPLIT_CHARS = 200  # a joined paragraph longer than this offers its sentences on
 LABEL_CHARS = 60  # a line shorter than this (not a bullet) labels the list after it ("Flannel")
 GENERIC = word_set("generic_words") | QUESTION_WORDS  # too common to tell one line from another
 _DANGLING = word_set("dangling_words")  # a clause does not end on these ("… in your cluster with")
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")  # a Markdown link or image: its text, then where it goes
 _URL = re.compile(r"https?://\S+")
 # Above this share of its text in links, a line sends the reader elsewhere ("Learn more about [X](…)") rather
 # than saying something: the link-density cut of boilerplate detection (Kohlschütter et al. 2010).
@@ -102,9 +101,9 @@ def candidate_lines(text: str, code: bool = False) -> Iterable[tuple[str, str]]:
 
 def link_density(text: str) -> float:
     """The share of a line's visible text that is link text or bare URLs (a link reads as its text)."""
-    linked = sum(len(m.group(1)) for m in _LINK.finditer(text))
-    visible = _LINK.sub(lambda m: m.group(1), text)
-    linked += sum(len(url) for url in _URL.findall(_LINK.sub("", text)))
+    linked = sum(len(m["text"]) for m in LINK.finditer(text))
+    visible = LINK.sub(lambda m: m["text"], text)
+    linked += sum(len(url) for url in _URL.findall(LINK.sub("", text)))
     return linked / len(visible.strip()) if visible.strip() else 0.0
 
 

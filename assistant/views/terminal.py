@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.answer.prose import shorten
+from assistant.answer.prose import LINK, shorten
 from assistant.answer.types import Answer
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -59,8 +59,7 @@ def sanitize(text: str) -> str:
 # emphasis is bold (`__` not inside a word, as CommonMark reads it), a code span is code. (Single `*` is left alone:
 # in notes it is as often a glob as emphasis.)
 _INLINE = re.compile(
-    r"(?<!!)\[(?P<link>[^\]\n]+)\]\((?P<target>[^()\s]*)\)"
-    r"|\*\*(?P<strong>\S(?:.*?\S)?)\*\*|(?<!\w)__(?P<under>\S(?:.*?\S)?)__(?!\w)"
+    LINK.pattern + r"|\*\*(?P<strong>\S(?:.*?\S)?)\*\*|(?<!\w)__(?P<under>\S(?:.*?\S)?)__(?!\w)"
     r"|`(?P<code>[^`\n]+)`"
 )
 
@@ -75,10 +74,12 @@ def prose_text(text: str, limit: int | None = None) -> Any:
     out, pos = Text(), 0
     for m in _INLINE.finditer(text):
         out.append(sanitize(text[pos : m.start()]))
-        if m.group("link") is not None:
-            target = m.group("target")
+        if m["text"] is not None and (m["image"] or not m["text"]):
+            out.append(sanitize(m[0]))  # an image, or a link with no text: as written
+        elif m["text"] is not None:
+            target = m["target"].strip()
             web = target.startswith(("http://", "https://"))
-            out.append(sanitize(m.group("link")), style=Style(underline=True, link=target if web else None))
+            out.append(sanitize(m["text"]), style=Style(underline=True, link=target if web else None))
         elif (strong := m.group("strong") or m.group("under")) is not None:
             out.append(sanitize(strong), style="bold")
         else:
@@ -453,11 +454,10 @@ def passage_view(hit: Any, question: str, full: bool, width: int, link: Link | N
     if full:
         body = Text("\n".join("   " + line for line in sanitize(hit.chunk.text).splitlines()))
         return Text("\n").join([head, body, Text("")])
+    from assistant.answer.keypoints import line_roles
     from assistant.answer.prose import is_code, marker
 
     rows = wrap(head, width, rows=1)
-    from assistant.answer.keypoints import line_roles
-
     code = is_code(hit.chunk)
     written = set() if code else {line.strip() for line, role in line_roles(hit.chunk.text) if role != "prose"}
     for line in excerpt(hit.chunk.text, question, EXCERPT_LINES, code):  # EXCERPT_LINES rows in all
